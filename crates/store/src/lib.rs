@@ -1,0 +1,385 @@
+//! Legion's storage: the [`Store`] trait and its `SQLite` and `PostgreSQL` implementations.
+//!
+//! All SQL lives in this crate. Every state change is written together with its history
+//! entry and its audit event in one transaction: if any part fails, nothing is written.
+
+mod postgres;
+mod shared;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use legion_domain::screening::Flag;
+use legion_domain::{
+    Actor, ApplicantDetails, ApplicationId, CaseStatus, Mission, MissionId, Recommendation, Reference, Role, StaffId,
+    State, Transition, Username,
+};
+use serde::Serialize;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist (or is outside the caller's scope).
+    #[error("not found")]
+    NotFound,
+    /// The row changed since it was read (optimistic versioning); reload and retry.
+    #[error("the record was changed by someone else")]
+    Conflict,
+    /// A unique constraint refused the write; names the constraint.
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// The database cannot take writes now (disk full, read-only, connection lost).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The database URL or file is not usable.
+    #[error("{0}")]
+    Config(String),
+    /// Anything else; the text is for logs, never for clients.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which cases a caller may see. Enforced in the SQL of every case query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every case (system work only).
+    All,
+    /// Cases of one mission.
+    Mission(MissionId),
+    /// Cases of any mission that are on vetting hold.
+    VettingHold,
+}
+
+/// Ordering of a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSort {
+    /// Oldest submission first (first come, first served).
+    #[default]
+    SubmittedAsc,
+    /// Newest submission first.
+    SubmittedDesc,
+    /// Most recently changed first.
+    UpdatedDesc,
+}
+
+/// A page request over a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueQuery {
+    /// Only cases in this state.
+    pub state: Option<State>,
+    /// Only this reference (exact).
+    pub reference: Option<Reference>,
+    /// Order.
+    pub sort: QueueSort,
+    /// Rows to skip.
+    pub offset: u32,
+    /// Rows to return (1–200).
+    pub limit: u32,
+}
+
+/// One page of results and the total matching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: i64,
+}
+
+/// An application to insert.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    /// Id (random).
+    pub id: ApplicationId,
+    /// Short reference (random, unique).
+    pub reference: Reference,
+    /// Mission it was routed to.
+    pub mission: MissionId,
+    /// SHA-256 of the applicant's access code, hex.
+    pub access_hash: String,
+    /// Keyed hash of passport number and nationality, hex (exact duplicate lookup).
+    pub passport_index: String,
+    /// What the applicant submitted.
+    pub details: ApplicantDetails,
+    /// When.
+    pub submitted_at: DateTime<Utc>,
+    /// Policy version in force at submission.
+    pub policy_version: String,
+}
+
+/// A stored application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationRecord {
+    /// Id.
+    pub id: ApplicationId,
+    /// Reference.
+    pub reference: Reference,
+    /// Mission.
+    pub mission: MissionId,
+    /// Current state.
+    pub state: State,
+    /// Optimistic-lock version, +1 per transition.
+    pub version: i64,
+    /// What the applicant submitted.
+    pub details: ApplicantDetails,
+    /// Submission time.
+    pub submitted_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Policy version of the last decision.
+    pub policy_version: String,
+    /// Standing recommendation's author.
+    pub recommended_by: Option<StaffId>,
+    /// Standing recommendation.
+    pub recommendation: Option<Recommendation>,
+    /// Screening flags from the last screening.
+    pub flags: Vec<Flag>,
+}
+
+impl ApplicationRecord {
+    /// What the lifecycle needs to judge a command.
+    pub fn status(&self) -> CaseStatus {
+        CaseStatus {
+            id: self.id,
+            mission: self.mission.clone(),
+            state: self.state,
+            recommended_by: self.recommended_by,
+            recommendation: self.recommendation,
+        }
+    }
+}
+
+/// One entry in a case's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Position in the case's history, from 1.
+    pub seq: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `system`, `applicant`, or a staff id.
+    pub actor: String,
+    /// Role label of the actor.
+    pub actor_role: String,
+    /// Command name.
+    pub command: String,
+    /// State before.
+    pub from_state: State,
+    /// State after.
+    pub to_state: State,
+    /// Reasons, notes, times.
+    pub details: serde_json::Value,
+    /// Policy version used.
+    pub policy_version: String,
+}
+
+/// A transition to store.
+#[derive(Debug, Clone)]
+pub struct TransitionWrite<'a> {
+    /// The case.
+    pub id: ApplicationId,
+    /// The version the decision was made on; a different stored version is a conflict.
+    pub expected_version: i64,
+    /// The decided transition.
+    pub transition: &'a Transition,
+    /// Who.
+    pub actor: &'a Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// New screening flags, when the transition completes screening.
+    pub flags: Option<&'a [Flag]>,
+}
+
+/// An audit event: ids and hashes only, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `system`, `applicant`, `anonymous`, or a staff id.
+    pub actor: String,
+    /// Role label.
+    pub role: String,
+    /// Mission concerned, if any.
+    pub mission: Option<String>,
+    /// What was done, e.g. `application.submit`, `case.read`, `session.sign_in`.
+    pub action: String,
+    /// The object, e.g. `application:<id>`, `staff:<id>`, `route:GET /api/v1/cases`.
+    pub object: String,
+    /// `ok`, `denied` or `failed`.
+    pub outcome: String,
+}
+
+/// An audit event as stored, with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StoredAuditEvent {
+    /// Position in the log, from 1, without gaps.
+    pub seq: i64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}
+
+/// A staff account to create.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    /// Id (random).
+    pub id: StaffId,
+    /// Sign-in name (unique).
+    pub username: Username,
+    /// Display name.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Mission, for mission-scoped roles.
+    pub mission: Option<MissionId>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    /// Id.
+    pub id: StaffId,
+    /// Sign-in name.
+    pub username: Username,
+    /// Display name.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Mission, for mission-scoped roles.
+    pub mission: Option<MissionId>,
+    /// Disabled accounts cannot sign in and lose their sessions.
+    pub disabled: bool,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Counts per mission and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StateCount {
+    /// Mission.
+    pub mission: MissionId,
+    /// State.
+    pub state: State,
+    /// Number of cases.
+    pub count: i64,
+}
+
+/// A case that shares a passport index with another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassportMatch {
+    /// The other case.
+    pub id: ApplicationId,
+    /// Its reference.
+    pub reference: Reference,
+    /// Its mission.
+    pub mission: MissionId,
+    /// Its state.
+    pub state: State,
+}
+
+/// Storage for everything Legion keeps. Implemented for `SQLite` and `PostgreSQL`; one
+/// contract suite (`tests/contract.rs`) runs against both.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and metrics.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Checks the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates or replaces a mission, with its audit event.
+    async fn put_mission(&self, mission: &Mission, audit: &AuditEvent) -> Result<()>;
+    /// All missions, by id.
+    async fn missions(&self) -> Result<Vec<Mission>>;
+
+    /// Creates a staff account; `Duplicate("username")` when the name is taken.
+    async fn create_staff(&self, staff: &NewStaff, audit: &AuditEvent) -> Result<()>;
+    /// Looks up an account by sign-in name.
+    async fn staff_by_username(&self, username: &Username) -> Result<Option<StaffRecord>>;
+    /// Looks up an account by id.
+    async fn staff_by_id(&self, id: StaffId) -> Result<Option<StaffRecord>>;
+    /// All accounts, by username.
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>>;
+    /// Disables or re-enables an account; disabling ends its sessions. `NotFound` if unknown.
+    async fn set_staff_disabled(&self, username: &Username, disabled: bool, audit: &AuditEvent) -> Result<()>;
+
+    /// Stores a new session (hash of its token) with the sign-in audit event.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        staff: StaffId,
+        expires_at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    /// The enabled account owning an unexpired session.
+    async fn session_staff(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<StaffRecord>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str, audit: &AuditEvent) -> Result<()>;
+
+    /// Inserts a submitted application with its first history entry and audit event.
+    /// `Duplicate("reference")` if the reference is taken (the caller picks another).
+    async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()>;
+    /// The application whose id and access-code hash both match.
+    async fn application_for_applicant(
+        &self,
+        id: ApplicationId,
+        access_hash: &str,
+    ) -> Result<Option<ApplicationRecord>>;
+    /// The application whose reference and access-code hash both match.
+    async fn application_by_reference(
+        &self,
+        reference: &Reference,
+        access_hash: &str,
+    ) -> Result<Option<ApplicationRecord>>;
+    /// A case, if it is within `scope`.
+    async fn case(&self, id: ApplicationId, scope: &Scope) -> Result<Option<ApplicationRecord>>;
+    /// A page of cases within `scope`.
+    async fn cases(&self, scope: &Scope, query: &QueueQuery) -> Result<Page<ApplicationRecord>>;
+    /// A case's history, oldest first (empty when out of scope).
+    async fn history(&self, id: ApplicationId, scope: &Scope) -> Result<Vec<HistoryEntry>>;
+    /// Applies a decided transition: state, version, history and audit in one transaction.
+    /// `Conflict` when the stored version is not `expected_version`. Returns the new version.
+    async fn apply_transition(&self, write: &TransitionWrite<'_>, audit: &AuditEvent) -> Result<i64>;
+    /// Ids of cases waiting in `submitted`, oldest first.
+    async fn pending_screening(&self, limit: u32) -> Result<Vec<ApplicationId>>;
+    /// Other cases with the same passport index.
+    async fn passport_matches(&self, passport_index: &str, except: ApplicationId) -> Result<Vec<PassportMatch>>;
+
+    /// Appends a standalone audit event (sign-in failures, denied requests, reads).
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Audit events with `seq > after`, oldest first.
+    async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<StoredAuditEvent>>;
+
+    /// Case counts per mission and state.
+    async fn state_counts(&self) -> Result<Vec<StateCount>>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (or `sqlite:PATH`) or `postgres://…`
+/// (`postgresql://…`). Any other scheme is refused. Does not migrate.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
+    } else {
+        let scheme = url.split_once(':').map_or(url, |(s, _)| s);
+        Err(StoreError::Config(format!(
+            "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST/DB"
+        )))
+    }
+}

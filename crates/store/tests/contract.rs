@@ -1,0 +1,929 @@
+//! The `Store` contract: one suite, run against `SQLite` (a fresh temporary file per test) and
+//! `PostgreSQL` (a fresh database per test on the server `LEGION_TEST_PG_URL` names).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use legion_domain::lifecycle::decide;
+use legion_domain::screening::{Flag, FlagKind};
+use legion_domain::{
+    Actor, ApplicantDetails, ApplicationId, Command, CountryCode, Mission, MissionId, PolicySet, Recommendation,
+    Reference, Role, StaffActor, StaffId, State, Username,
+};
+use legion_store::{
+    ApplicationRecord, AuditEvent, NewApplication, NewStaff, PgStore, QueueQuery, QueueSort, Scope, SqliteStore, Store,
+    StoreError, TransitionWrite,
+};
+use sqlx::{Connection, Executor};
+use uuid::Uuid;
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------
+
+enum Backend {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+/// A migrated store on a database of its own, dropped with the fixture.
+struct Db {
+    store: Arc<dyn Store>,
+    url: String,
+    backend: Backend,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("LEGION_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+async fn pg_admin(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
+        panic!(
+            "cannot reach PostgreSQL at {url} ({e}); the contract suite needs it. Start PostgreSQL or set \
+             LEGION_TEST_PG_URL=postgres://USER@HOST:PORT/DB to a server where USER may create databases"
+        )
+    })
+}
+
+impl Db {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("legion.db").display());
+        let store = legion_store::open(&url).await.expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        Self { store, url, backend: Backend::Sqlite { _dir: dir } }
+    }
+
+    async fn postgres() -> Self {
+        let (admin_url, name, url) = Self::create_pg_database().await;
+        let store = legion_store::open(&url).await.expect("open PostgreSQL");
+        store.migrate().await.expect("migrate PostgreSQL");
+        Self { store, url, backend: Backend::Postgres { admin_url, name } }
+    }
+
+    /// An empty database of its own, without a store.
+    async fn create_pg_database() -> (String, String, String) {
+        let admin_url = pg_admin_url();
+        let name = format!("legion_t_{}", Uuid::new_v4().simple());
+        let mut admin = pg_admin(&admin_url).await;
+        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("CREATE DATABASE");
+        admin.close().await.ok();
+        let url = with_database(&admin_url, &name);
+        (admin_url, name, url)
+    }
+
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// Runs one statement on a connection of its own, outside the store.
+    async fn raw_execute(&self, sql: &'static str) -> Result<u64, String> {
+        match self.backend {
+            Backend::Sqlite { .. } => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("raw SQLite connection");
+                c.execute(sql).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+            }
+            Backend::Postgres { .. } => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.expect("raw PostgreSQL connection");
+                c.execute(sql).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+fn drop_pg_database(admin_url: String, name: String) {
+    // Drop runs outside async code (and during panics), so the cleanup gets its own runtime.
+    let cleanup = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                let _ =
+                    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                admin.close().await.ok();
+            }
+        });
+    });
+    let _ = cleanup.join();
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Backend::Postgres { admin_url, name } = &self.backend {
+            drop_pg_database(admin_url.clone(), name.clone());
+        }
+    }
+}
+
+/// Generates `sqlite::NAME` and `postgres::NAME` for each contract test `NAME(&Db)`.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = super::Db::sqlite().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = super::Db::postgres().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    migrate_twice_is_harmless,
+    missions_are_put_and_listed,
+    staff_accounts,
+    sessions_expire_and_end_with_the_account,
+    applications_are_found_by_id_or_reference_with_the_access_hash,
+    duplicate_reference_writes_nothing,
+    scope_is_enforced_by_the_queries,
+    transitions_update_state_version_history_and_flags,
+    stale_version_conflicts_and_writes_nothing,
+    failed_audit_append_fails_the_change,
+    audit_rows_cannot_be_changed_or_deleted,
+    cases_pages_sorts_filters_and_counts,
+    pending_screening_is_oldest_first,
+    passport_matches_skip_self_and_withdrawn,
+    state_counts_group_by_mission_and_state,
+    audit_events_are_ordered_without_gaps,
+    concurrent_writers_keep_the_log_contiguous,
+    concurrent_decisions_on_one_case_conflict,
+);
+
+// ---------------------------------------------------------------------------------------
+// Domain values
+// ---------------------------------------------------------------------------------------
+
+fn t(minutes: i64) -> DateTime<Utc> {
+    "2024-06-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
+}
+
+fn today() -> NaiveDate {
+    t(0).date_naive()
+}
+
+fn audit(action: &str, object: &str) -> AuditEvent {
+    AuditEvent {
+        at: t(0),
+        actor: "system".into(),
+        role: "system".into(),
+        mission: None,
+        action: action.into(),
+        object: object.into(),
+        outcome: "ok".into(),
+    }
+}
+
+fn country(code: &str) -> CountryCode {
+    CountryCode::parse(code).unwrap()
+}
+
+fn mid(id: &str) -> MissionId {
+    MissionId::parse(id).unwrap()
+}
+
+fn mission(id: &str, covers: &[&str]) -> Mission {
+    Mission {
+        id: mid(id),
+        name: format!("Embassy {id}"),
+        country: country(&id[..2]),
+        covers: covers.iter().map(|c| country(c)).collect(),
+        regional: false,
+    }
+}
+
+async fn put_missions(db: &Db) {
+    for m in [mission("pl-warsaw", &["PL", "LT"]), mission("gb-london", &["GB"])] {
+        db.store().put_mission(&m, &audit("mission.put", &format!("mission:{}", m.id))).await.unwrap();
+    }
+}
+
+fn details() -> ApplicantDetails {
+    ApplicantDetails::parse(
+        &serde_json::json!({
+            "given_names": "Олександр",
+            "family_name": "Smith-O'Neil",
+            "date_of_birth": "1990-04-01",
+            "nationality": "GB",
+            "country_of_residence": "GB",
+            "passport_number": "123 456 789",
+            "passport_expiry": "2030-01-01",
+            "email": "a.smith@example.org",
+            "military_experience": [{"country": "GB", "branch": "Army", "from": "2010-01", "to": "2016-06-30", "role": "Infantry"}],
+            "languages": ["English", "Ukrainian"],
+            "travel": {"departure_country": "PL", "departure_city": "Rzeszów", "earliest_date": "2024-07-01", "group_travel": true},
+            "declarations": {"no_criminal_record": true, "consent_background_check": true}
+        }),
+        today(),
+    )
+    .expect("valid application")
+}
+
+fn random_reference() -> Reference {
+    Reference::from_random(Uuid::new_v4().as_u64_pair().0 & ((1 << 40) - 1))
+}
+
+fn new_app(mission: &str, submitted_minute: i64, passport_index: &str) -> NewApplication {
+    NewApplication {
+        id: ApplicationId(Uuid::new_v4()),
+        reference: random_reference(),
+        mission: mid(mission),
+        access_hash: format!("access-{}", Uuid::new_v4().simple()),
+        passport_index: passport_index.into(),
+        details: details(),
+        submitted_at: t(submitted_minute),
+        policy_version: "2024-05-18".into(),
+    }
+}
+
+async fn submit(db: &Db, mission: &str, submitted_minute: i64, passport_index: &str) -> NewApplication {
+    let app = new_app(mission, submitted_minute, passport_index);
+    db.store()
+        .insert_application(&app, &audit("application.submit", &format!("application:{}", app.id)))
+        .await
+        .unwrap();
+    app
+}
+
+async fn create_staff(db: &Db, username: &str, role: Role, mission: Option<&str>) -> StaffActor {
+    let staff = NewStaff {
+        id: StaffId(Uuid::new_v4()),
+        username: Username::parse(username).unwrap(),
+        display_name: format!("Staff {username}"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role,
+        mission: mission.map(mid),
+        created_at: t(0),
+    };
+    db.store().create_staff(&staff, &audit("staff.create", &format!("staff:{}", staff.id))).await.unwrap();
+    StaffActor { id: staff.id, role, mission: staff.mission }
+}
+
+async fn load(db: &Db, id: ApplicationId) -> ApplicationRecord {
+    db.store().case(id, &Scope::All).await.unwrap().expect("case exists")
+}
+
+async fn audit_count(db: &Db) -> usize {
+    db.store().audit_events(0, 100_000).await.unwrap().len()
+}
+
+/// Decides `command` on the stored case and stores the transition; returns the new version.
+async fn act(db: &Db, id: ApplicationId, actor: &Actor, command: &Command, minute: i64) -> Result<i64, StoreError> {
+    let rec = load(db, id).await;
+    let policy = PolicySet::builtin().in_force(today()).unwrap().clone();
+    let transition = decide(&rec.status(), actor, command, &policy, t(minute)).expect("legal command");
+    let flags = match command {
+        Command::CompleteScreening { flags } => Some(flags.as_slice()),
+        _ => None,
+    };
+    let write =
+        TransitionWrite { id, expected_version: rec.version, transition: &transition, actor, at: t(minute), flags };
+    db.store()
+        .apply_transition(&write, &audit(&format!("case.{}", transition.command), &format!("application:{id}")))
+        .await
+}
+
+fn hit() -> Flag {
+    Flag { kind: FlagKind::DuplicatePassport, explanation: "seen before".into(), basis: "LG-0000-0000".into() }
+}
+
+async fn to_vetting_hold(db: &Db, id: ApplicationId) {
+    act(db, id, &Actor::System, &Command::BeginScreening, 1).await.unwrap();
+    act(db, id, &Actor::System, &Command::CompleteScreening { flags: vec![hit()] }, 2).await.unwrap();
+}
+
+async fn to_mission_review(db: &Db, id: ApplicationId) {
+    act(db, id, &Actor::System, &Command::BeginScreening, 1).await.unwrap();
+    act(db, id, &Actor::System, &Command::CompleteScreening { flags: vec![] }, 2).await.unwrap();
+}
+
+fn query(state: Option<State>, sort: QueueSort, offset: u32, limit: u32) -> QueueQuery {
+    QueueQuery { state, reference: None, sort, offset, limit }
+}
+
+// ---------------------------------------------------------------------------------------
+// The contract
+// ---------------------------------------------------------------------------------------
+
+async fn migrate_twice_is_harmless(db: &Db) {
+    db.store().migrate().await.unwrap();
+    db.store().migrate().await.unwrap();
+    db.store().ping().await.unwrap();
+    put_missions(db).await;
+    db.store().migrate().await.unwrap();
+    assert_eq!(db.store().missions().await.unwrap().len(), 2);
+}
+
+async fn missions_are_put_and_listed(db: &Db) {
+    put_missions(db).await;
+    let ids: Vec<_> = db.store().missions().await.unwrap().into_iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(ids, ["gb-london", "pl-warsaw"]);
+
+    let mut changed = mission("pl-warsaw", &["PL"]);
+    changed.name = "Embassy of Ukraine in Poland".into();
+    changed.regional = true;
+    db.store().put_mission(&changed, &audit("mission.put", "mission:pl-warsaw")).await.unwrap();
+    let missions = db.store().missions().await.unwrap();
+    assert_eq!(missions.len(), 2);
+    assert_eq!(missions[1], changed);
+    assert_eq!(missions[0], mission("gb-london", &["GB"]));
+    assert_eq!(audit_count(db).await, 3);
+}
+
+async fn staff_accounts(db: &Db) {
+    put_missions(db).await;
+    let officer = create_staff(db, "olena.k", Role::MissionOfficer, Some("pl-warsaw")).await;
+    let admin = create_staff(db, "admin", Role::Admin, None).await;
+    let before = audit_count(db).await;
+
+    let dup = NewStaff {
+        id: StaffId(Uuid::new_v4()),
+        username: Username::parse("olena.k").unwrap(),
+        display_name: "Someone else".into(),
+        password_hash: "x".into(),
+        role: Role::Auditor,
+        mission: None,
+        created_at: t(1),
+    };
+    match db.store().create_staff(&dup, &audit("staff.create", "staff:dup")).await {
+        Err(StoreError::Duplicate(name)) => assert_eq!(name, "username"),
+        other => panic!("expected Duplicate(username), got {other:?}"),
+    }
+    assert_eq!(audit_count(db).await, before);
+
+    let unknown_mission =
+        NewStaff { username: Username::parse("nobody").unwrap(), mission: Some(mid("xx-nowhere")), ..dup };
+    assert!(matches!(
+        db.store().create_staff(&unknown_mission, &audit("staff.create", "staff:x")).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let rec = db.store().staff_by_username(&Username::parse("olena.k").unwrap()).await.unwrap().unwrap();
+    assert_eq!(rec.id, officer.id);
+    assert_eq!(rec.role, Role::MissionOfficer);
+    assert_eq!(rec.mission, Some(mid("pl-warsaw")));
+    assert_eq!(rec.display_name, "Staff olena.k");
+    assert_eq!(rec.created_at, t(0));
+    assert!(!rec.disabled);
+    assert_eq!(db.store().staff_by_id(admin.id).await.unwrap().unwrap().mission, None);
+    assert!(db.store().staff_by_id(StaffId(Uuid::new_v4())).await.unwrap().is_none());
+    assert!(db.store().staff_by_username(&Username::parse("ghost").unwrap()).await.unwrap().is_none());
+
+    let names: Vec<_> = db.store().list_staff().await.unwrap().into_iter().map(|s| s.username.to_string()).collect();
+    assert_eq!(names, ["admin", "olena.k"]);
+}
+
+async fn sessions_expire_and_end_with_the_account(db: &Db) {
+    let staff = create_staff(db, "vetter", Role::VettingOfficer, None).await;
+    let name = Username::parse("vetter").unwrap();
+    let s = db.store();
+    s.create_session("hash-1", staff.id, t(60), &audit("session.sign_in", "staff:x")).await.unwrap();
+    assert_eq!(s.session_staff("hash-1", t(10)).await.unwrap().unwrap().id, staff.id);
+    assert!(s.session_staff("hash-1", t(60)).await.unwrap().is_none(), "expired at expires_at");
+    assert!(s.session_staff("hash-1", t(61)).await.unwrap().is_none());
+    assert!(s.session_staff("other", t(10)).await.unwrap().is_none());
+
+    s.create_session("hash-2", staff.id, t(600), &audit("session.sign_in", "staff:x")).await.unwrap();
+    s.set_staff_disabled(&name, true, &audit("staff.disable", "staff:x")).await.unwrap();
+    assert!(s.staff_by_id(staff.id).await.unwrap().unwrap().disabled);
+    assert!(s.session_staff("hash-2", t(10)).await.unwrap().is_none());
+    s.set_staff_disabled(&name, false, &audit("staff.enable", "staff:x")).await.unwrap();
+    assert!(s.session_staff("hash-2", t(10)).await.unwrap().is_none(), "disabling deleted the session");
+
+    // A session of an account disabled some other way still does not count.
+    s.create_session("hash-3", staff.id, t(600), &audit("session.sign_in", "staff:x")).await.unwrap();
+    assert!(s.session_staff("hash-3", t(10)).await.unwrap().is_some());
+    db.raw_execute("UPDATE staff SET disabled = TRUE").await.unwrap();
+    assert!(s.session_staff("hash-3", t(10)).await.unwrap().is_none());
+    db.raw_execute("UPDATE staff SET disabled = FALSE").await.unwrap();
+
+    s.delete_session("hash-3", &audit("session.sign_out", "staff:x")).await.unwrap();
+    assert!(s.session_staff("hash-3", t(10)).await.unwrap().is_none());
+
+    assert!(matches!(
+        s.set_staff_disabled(&Username::parse("ghost").unwrap(), true, &audit("staff.disable", "staff:ghost")).await,
+        Err(StoreError::NotFound)
+    ));
+    // sign-in ×3, disable, enable, sign-out; nothing for the unknown account.
+    assert_eq!(audit_count(db).await, 1 + 6);
+}
+
+async fn applications_are_found_by_id_or_reference_with_the_access_hash(db: &Db) {
+    put_missions(db).await;
+    let app = submit(db, "gb-london", 0, "pidx").await;
+    let s = db.store();
+
+    let rec = s.application_for_applicant(app.id, &app.access_hash).await.unwrap().expect("right hash");
+    assert_eq!(rec.id, app.id);
+    assert_eq!(rec.reference, app.reference);
+    assert_eq!(rec.mission, app.mission);
+    assert_eq!(rec.state, State::Submitted);
+    assert_eq!(rec.version, 1);
+    assert_eq!(rec.details, app.details);
+    assert_eq!(rec.submitted_at, app.submitted_at);
+    assert_eq!(rec.updated_at, app.submitted_at);
+    assert_eq!(rec.policy_version, "2024-05-18");
+    assert_eq!(rec.recommended_by, None);
+    assert_eq!(rec.recommendation, None);
+    assert!(rec.flags.is_empty());
+
+    assert!(s.application_for_applicant(app.id, "wrong").await.unwrap().is_none());
+    assert!(s.application_for_applicant(ApplicationId(Uuid::new_v4()), &app.access_hash).await.unwrap().is_none());
+    assert_eq!(s.application_by_reference(&app.reference, &app.access_hash).await.unwrap(), Some(rec));
+    assert!(s.application_by_reference(&app.reference, "wrong").await.unwrap().is_none());
+
+    let history = s.history(app.id, &Scope::All).await.unwrap();
+    assert_eq!(history.len(), 1);
+    let first = &history[0];
+    assert_eq!((first.seq, first.at), (1, app.submitted_at));
+    assert_eq!(
+        (first.actor.as_str(), first.actor_role.as_str(), first.command.as_str()),
+        ("applicant", "applicant", "submit")
+    );
+    assert_eq!((first.from_state, first.to_state), (State::Submitted, State::Submitted));
+    assert_eq!(first.policy_version, "2024-05-18");
+
+    let events = s.audit_events(0, 10).await.unwrap();
+    assert_eq!(events.last().unwrap().event.action, "application.submit");
+}
+
+async fn duplicate_reference_writes_nothing(db: &Db) {
+    put_missions(db).await;
+    let first = submit(db, "gb-london", 0, "p1").await;
+    let before = audit_count(db).await;
+    let again = NewApplication { reference: first.reference.clone(), ..new_app("pl-warsaw", 1, "p2") };
+    match db.store().insert_application(&again, &audit("application.submit", "application:again")).await {
+        Err(StoreError::Duplicate(name)) => assert_eq!(name, "reference"),
+        other => panic!("expected Duplicate(reference), got {other:?}"),
+    }
+    assert_eq!(audit_count(db).await, before);
+    assert!(db.store().case(again.id, &Scope::All).await.unwrap().is_none());
+    assert!(db.store().history(again.id, &Scope::All).await.unwrap().is_empty());
+    assert_eq!(db.store().cases(&Scope::All, &query(None, QueueSort::SubmittedAsc, 0, 50)).await.unwrap().total, 1);
+
+    // An unknown mission is refused the same way: nothing written.
+    let orphan = new_app("xx-nowhere", 2, "p3");
+    assert!(matches!(
+        db.store().insert_application(&orphan, &audit("application.submit", "application:orphan")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(audit_count(db).await, before);
+}
+
+async fn scope_is_enforced_by_the_queries(db: &Db) {
+    put_missions(db).await;
+    let a = submit(db, "pl-warsaw", 0, "p1").await;
+    let (mine, other) = (Scope::Mission(mid("pl-warsaw")), Scope::Mission(mid("gb-london")));
+    let all = query(None, QueueSort::SubmittedAsc, 0, 50);
+    let s = db.store();
+
+    assert!(s.case(a.id, &other).await.unwrap().is_none());
+    assert_eq!(s.cases(&other, &all).await.unwrap().total, 0);
+    assert!(s.cases(&other, &all).await.unwrap().items.is_empty());
+    assert!(s.history(a.id, &other).await.unwrap().is_empty());
+
+    assert_eq!(s.case(a.id, &mine).await.unwrap().unwrap().id, a.id);
+    assert_eq!(s.cases(&mine, &all).await.unwrap().total, 1);
+    assert_eq!(s.history(a.id, &mine).await.unwrap().len(), 1);
+
+    assert!(s.case(a.id, &Scope::VettingHold).await.unwrap().is_none());
+    assert!(s.history(a.id, &Scope::VettingHold).await.unwrap().is_empty());
+    let held = submit(db, "gb-london", 1, "p2").await;
+    to_vetting_hold(db, held.id).await;
+    let reviewed = submit(db, "gb-london", 2, "p3").await;
+    to_mission_review(db, reviewed.id).await;
+
+    let page = s.cases(&Scope::VettingHold, &all).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].id, held.id);
+    assert_eq!(s.case(held.id, &Scope::VettingHold).await.unwrap().unwrap().state, State::VettingHold);
+    assert_eq!(s.history(held.id, &Scope::VettingHold).await.unwrap().len(), 3);
+    assert!(s.case(reviewed.id, &Scope::VettingHold).await.unwrap().is_none());
+    assert!(s.case(held.id, &mine).await.unwrap().is_none());
+    assert_eq!(s.cases(&Scope::All, &all).await.unwrap().total, 3);
+}
+
+async fn transitions_update_state_version_history_and_flags(db: &Db) {
+    put_missions(db).await;
+    let officer = Actor::Staff(create_staff(db, "officer", Role::MissionOfficer, Some("gb-london")).await);
+    let app = submit(db, "gb-london", 0, "p1").await;
+
+    assert_eq!(act(db, app.id, &Actor::System, &Command::BeginScreening, 1).await.unwrap(), 2);
+    assert_eq!(load(db, app.id).await.state, State::Screening);
+    let flags = vec![hit()];
+    assert_eq!(
+        act(db, app.id, &Actor::System, &Command::CompleteScreening { flags: flags.clone() }, 2).await.unwrap(),
+        3
+    );
+    let rec = load(db, app.id).await;
+    assert_eq!((rec.state, rec.version, rec.updated_at), (State::VettingHold, 3, t(2)));
+    assert_eq!(rec.flags, flags);
+
+    let vetter = Actor::Staff(create_staff(db, "vetter", Role::VettingOfficer, None).await);
+    act(db, app.id, &vetter, &Command::ClearVetting { reason: "different person".into() }, 3).await.unwrap();
+    let reject = Command::Recommend { recommendation: Recommendation::Reject, reason: "not suitable".into() };
+    assert_eq!(act(db, app.id, &officer, &reject, 4).await.unwrap(), 5);
+
+    let rec = load(db, app.id).await;
+    assert_eq!((rec.state, rec.version), (State::Recommended, 5));
+    let Actor::Staff(officer_actor) = &officer else { unreachable!() };
+    assert_eq!(rec.recommended_by, Some(officer_actor.id));
+    assert_eq!(rec.recommendation, Some(Recommendation::Reject));
+    assert_eq!(rec.flags, flags, "flags stay when a transition brings none");
+    assert_eq!(rec.policy_version, "2024-05-18");
+
+    let history = db.store().history(app.id, &Scope::All).await.unwrap();
+    let steps: Vec<_> = history.iter().map(|h| (h.seq, h.command.as_str(), h.from_state, h.to_state)).collect();
+    assert_eq!(
+        steps,
+        [
+            (1, "submit", State::Submitted, State::Submitted),
+            (2, "begin_screening", State::Submitted, State::Screening),
+            (3, "complete_screening", State::Screening, State::VettingHold),
+            (4, "clear_vetting", State::VettingHold, State::MissionReview),
+            (5, "recommend", State::MissionReview, State::Recommended),
+        ]
+    );
+    assert_eq!((history[1].actor.as_str(), history[1].actor_role.as_str()), ("system", "system"));
+    assert_eq!(history[4].actor, officer_actor.id.to_string());
+    assert_eq!(history[4].actor_role, "mission_officer");
+    assert_eq!(history[4].at, t(4));
+    assert_eq!(history[4].details["recommendation"], "reject");
+    assert_eq!(history[3].details["reason"], "different person");
+
+    // Returning to review clears the standing recommendation.
+    let head = Actor::Staff(create_staff(db, "head", Role::MissionHead, Some("gb-london")).await);
+    act(db, app.id, &head, &Command::ReturnToReview { reason: "look again".into() }, 5).await.unwrap();
+    let rec = load(db, app.id).await;
+    assert_eq!((rec.state, rec.recommended_by, rec.recommendation), (State::MissionReview, None, None));
+}
+
+async fn stale_version_conflicts_and_writes_nothing(db: &Db) {
+    put_missions(db).await;
+    let app = submit(db, "gb-london", 0, "p1").await;
+    let stale = load(db, app.id).await;
+    act(db, app.id, &Actor::System, &Command::BeginScreening, 1).await.unwrap();
+    let audits = audit_count(db).await;
+
+    let policy = PolicySet::builtin().in_force(today()).unwrap().clone();
+    let transition = decide(&stale.status(), &Actor::System, &Command::BeginScreening, &policy, t(2)).unwrap();
+    let write = TransitionWrite {
+        id: app.id,
+        expected_version: stale.version,
+        transition: &transition,
+        actor: &Actor::System,
+        at: t(2),
+        flags: Some(&[]),
+    };
+    let result = db.store().apply_transition(&write, &audit("case.begin_screening", "application:x")).await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    let rec = load(db, app.id).await;
+    assert_eq!((rec.state, rec.version, rec.updated_at), (State::Screening, 2, t(1)));
+    assert_eq!(db.store().history(app.id, &Scope::All).await.unwrap().len(), 2);
+    assert_eq!(audit_count(db).await, audits);
+
+    let missing = TransitionWrite { id: ApplicationId(Uuid::new_v4()), ..write };
+    let result = db.store().apply_transition(&missing, &audit("case.begin_screening", "application:y")).await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    assert_eq!(audit_count(db).await, audits);
+}
+
+async fn failed_audit_append_fails_the_change(db: &Db) {
+    put_missions(db).await;
+    let app = submit(db, "gb-london", 0, "p1").await;
+    let audits = audit_count(db).await;
+
+    let rec = load(db, app.id).await;
+    let policy = PolicySet::builtin().in_force(today()).unwrap().clone();
+    let transition = decide(&rec.status(), &Actor::System, &Command::BeginScreening, &policy, t(1)).unwrap();
+    let write = TransitionWrite {
+        id: app.id,
+        expected_version: rec.version,
+        transition: &transition,
+        actor: &Actor::System,
+        at: t(1),
+        flags: None,
+    };
+    let result = db.store().apply_transition(&write, &audit("", "application:x")).await;
+    assert!(result.is_err(), "an audit event with an empty action must be refused");
+    let after = load(db, app.id).await;
+    assert_eq!(after, rec);
+    assert_eq!(db.store().history(app.id, &Scope::All).await.unwrap().len(), 1);
+    assert_eq!(audit_count(db).await, audits);
+
+    // The same for every kind of write.
+    let bad = audit("", "x");
+    let other = new_app("gb-london", 3, "p2");
+    assert!(db.store().insert_application(&other, &bad).await.is_err());
+    assert!(db.store().case(other.id, &Scope::All).await.unwrap().is_none());
+    assert!(db.store().history(other.id, &Scope::All).await.unwrap().is_empty());
+    assert!(db.store().put_mission(&mission("de-berlin", &["DE"]), &bad).await.is_err());
+    assert_eq!(db.store().missions().await.unwrap().len(), 2);
+    assert!(db.store().append_audit(&AuditEvent { outcome: "maybe".into(), ..audit("a", "b") }).await.is_err());
+    assert_eq!(audit_count(db).await, audits);
+
+    // The transaction was rolled back, not left open: the next write goes through.
+    act(db, app.id, &Actor::System, &Command::BeginScreening, 2).await.unwrap();
+    assert_eq!(audit_count(db).await, audits + 1);
+}
+
+async fn audit_rows_cannot_be_changed_or_deleted(db: &Db) {
+    db.store().append_audit(&audit("session.sign_in", "staff:1")).await.unwrap();
+    let before = db.store().audit_events(0, 10).await.unwrap();
+    assert_eq!(before.len(), 1);
+
+    let update = db.raw_execute("UPDATE audit_events SET action = 'tampered'").await;
+    assert!(update.as_ref().is_err_and(|e| e.contains("append-only")), "{update:?}");
+    let delete = db.raw_execute("DELETE FROM audit_events").await;
+    assert!(delete.as_ref().is_err_and(|e| e.contains("append-only")), "{delete:?}");
+    if let Backend::Postgres { .. } = db.backend {
+        let truncate = db.raw_execute("TRUNCATE audit_events").await;
+        assert!(truncate.as_ref().is_err_and(|e| e.contains("append-only")), "{truncate:?}");
+    }
+    assert_eq!(db.store().audit_events(0, 10).await.unwrap(), before);
+}
+
+async fn cases_pages_sorts_filters_and_counts(db: &Db) {
+    put_missions(db).await;
+    let mut apps = Vec::new();
+    for minute in [5, 1, 4, 2, 3] {
+        apps.push(submit(db, "gb-london", minute, &format!("p{minute}")).await);
+    }
+    submit(db, "pl-warsaw", 0, "other").await;
+    apps.sort_by_key(|a| a.submitted_at);
+    let ids: Vec<_> = apps.iter().map(|a| a.id).collect();
+    let london = Scope::Mission(mid("gb-london"));
+    let s = db.store();
+    let page_ids = |p: &legion_store::Page<ApplicationRecord>| p.items.iter().map(|r| r.id).collect::<Vec<_>>();
+
+    let p1 = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 0, 2)).await.unwrap();
+    assert_eq!((page_ids(&p1), p1.total), (ids[0..2].to_vec(), 5));
+    let p2 = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 2, 2)).await.unwrap();
+    assert_eq!((page_ids(&p2), p2.total), (ids[2..4].to_vec(), 5));
+    let p3 = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 4, 2)).await.unwrap();
+    assert_eq!(page_ids(&p3), ids[4..].to_vec());
+    let beyond = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 10, 2)).await.unwrap();
+    assert_eq!((beyond.items.len(), beyond.total), (0, 5));
+
+    let desc = s.cases(&london, &query(None, QueueSort::SubmittedDesc, 0, 50)).await.unwrap();
+    assert_eq!(page_ids(&desc), ids.iter().rev().copied().collect::<Vec<_>>());
+
+    // The third-oldest changes last, so it leads the "recently changed" order.
+    act(db, ids[2], &Actor::System, &Command::BeginScreening, 30).await.unwrap();
+    let recent = s.cases(&london, &query(None, QueueSort::UpdatedDesc, 0, 50)).await.unwrap();
+    assert_eq!(page_ids(&recent)[0], ids[2]);
+
+    let submitted = s.cases(&london, &query(Some(State::Submitted), QueueSort::SubmittedAsc, 0, 50)).await.unwrap();
+    assert_eq!(submitted.total, 4);
+    assert!(!page_ids(&submitted).contains(&ids[2]));
+    let screening = s.cases(&london, &query(Some(State::Screening), QueueSort::SubmittedAsc, 0, 50)).await.unwrap();
+    assert_eq!((page_ids(&screening), screening.total), (vec![ids[2]], 1));
+
+    let by_ref =
+        QueueQuery { reference: Some(apps[3].reference.clone()), ..query(None, QueueSort::SubmittedAsc, 0, 50) };
+    let found = s.cases(&london, &by_ref).await.unwrap();
+    assert_eq!((page_ids(&found), found.total), (vec![ids[3]], 1));
+    assert_eq!(s.cases(&Scope::Mission(mid("pl-warsaw")), &by_ref).await.unwrap().total, 0);
+
+    let clamped = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 0, 0)).await.unwrap();
+    assert_eq!((clamped.items.len(), clamped.total), (1, 5));
+    assert_eq!(s.cases(&Scope::All, &query(None, QueueSort::SubmittedAsc, 0, 1000)).await.unwrap().items.len(), 6);
+}
+
+async fn pending_screening_is_oldest_first(db: &Db) {
+    put_missions(db).await;
+    let late = submit(db, "gb-london", 3, "a").await;
+    let early = submit(db, "pl-warsaw", 1, "b").await;
+    let middle = submit(db, "gb-london", 2, "c").await;
+    let picked = submit(db, "gb-london", 0, "d").await;
+    act(db, picked.id, &Actor::System, &Command::BeginScreening, 5).await.unwrap();
+
+    assert_eq!(db.store().pending_screening(10).await.unwrap(), [early.id, middle.id, late.id]);
+    assert_eq!(db.store().pending_screening(2).await.unwrap(), [early.id, middle.id]);
+}
+
+async fn passport_matches_skip_self_and_withdrawn(db: &Db) {
+    put_missions(db).await;
+    let a = submit(db, "gb-london", 0, "same").await;
+    let b = submit(db, "pl-warsaw", 1, "same").await;
+    let gone = submit(db, "gb-london", 2, "same").await;
+    submit(db, "gb-london", 3, "different").await;
+    act(db, gone.id, &Actor::Applicant(gone.id), &Command::Withdraw { reason: None }, 4).await.unwrap();
+
+    let matches = db.store().passport_matches("same", a.id).await.unwrap();
+    assert_eq!(matches.len(), 1);
+    let m = &matches[0];
+    assert_eq!((m.id, &m.reference, &m.mission, m.state), (b.id, &b.reference, &b.mission, State::Submitted));
+    let from_b: Vec<_> = db.store().passport_matches("same", b.id).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(from_b, [a.id]);
+    assert!(db.store().passport_matches("unknown", a.id).await.unwrap().is_empty());
+}
+
+async fn state_counts_group_by_mission_and_state(db: &Db) {
+    put_missions(db).await;
+    submit(db, "gb-london", 0, "a").await;
+    submit(db, "gb-london", 1, "b").await;
+    let c = submit(db, "gb-london", 2, "c").await;
+    submit(db, "pl-warsaw", 3, "d").await;
+    act(db, c.id, &Actor::System, &Command::BeginScreening, 5).await.unwrap();
+
+    let counts: Vec<_> = db
+        .store()
+        .state_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.mission.to_string(), c.state, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("gb-london".to_owned(), State::Screening, 1),
+            ("gb-london".to_owned(), State::Submitted, 2),
+            ("pl-warsaw".to_owned(), State::Submitted, 1),
+        ]
+    );
+}
+
+async fn audit_events_are_ordered_without_gaps(db: &Db) {
+    let s = db.store();
+    for i in 1..=3 {
+        s.append_audit(&AuditEvent { at: t(i), ..audit("case.read", &format!("application:{i}")) }).await.unwrap();
+    }
+    // A refused append must not use up a number.
+    assert!(s.append_audit(&audit("", "application:bad")).await.is_err());
+    s.append_audit(&AuditEvent {
+        at: t(4),
+        actor: "anonymous".into(),
+        role: "anonymous".into(),
+        mission: Some("gb-london".into()),
+        action: "session.sign_in".into(),
+        object: "route:POST /api/v1/sessions".into(),
+        outcome: "denied".into(),
+    })
+    .await
+    .unwrap();
+
+    let all = s.audit_events(0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(all[0].event, AuditEvent { at: t(1), ..audit("case.read", "application:1") });
+    assert_eq!(all[3].event.mission.as_deref(), Some("gb-london"));
+    assert_eq!(all[3].event.outcome, "denied");
+
+    let after = s.audit_events(1, 2).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+    assert!(s.audit_events(4, 10).await.unwrap().is_empty());
+}
+
+async fn concurrent_writers_keep_the_log_contiguous(db: &Db) {
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let store = Arc::clone(&db.store);
+            tokio::spawn(async move {
+                for i in 0..5 {
+                    let event = audit("case.read", &format!("application:{task}-{i}"));
+                    store.append_audit(&event).await.unwrap();
+                    // Failures in between must not leave holes either.
+                    assert!(store.append_audit(&audit("", "x")).await.is_err());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let seqs: Vec<_> = db.store().audit_events(0, 1000).await.unwrap().into_iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+}
+
+async fn concurrent_decisions_on_one_case_conflict(db: &Db) {
+    put_missions(db).await;
+    let app = submit(db, "gb-london", 0, "p1").await;
+    let rec = load(db, app.id).await;
+    let policy = PolicySet::builtin().in_force(today()).unwrap().clone();
+    let transition = decide(&rec.status(), &Actor::System, &Command::BeginScreening, &policy, t(1)).unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, transition) = (Arc::clone(&db.store), transition.clone());
+            tokio::spawn(async move {
+                let write = TransitionWrite {
+                    id: app.id,
+                    expected_version: 1,
+                    transition: &transition,
+                    actor: &Actor::System,
+                    at: t(1),
+                    flags: None,
+                };
+                store.apply_transition(&write, &audit("case.begin_screening", "application:x")).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(version) => {
+                assert_eq!(version, 2);
+                won += 1;
+            }
+            Err(StoreError::Conflict) => {}
+            Err(other) => panic!("expected Conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(db.store().history(app.id, &Scope::All).await.unwrap().len(), 2);
+    assert_eq!(load(db, app.id).await.version, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// What only one backend can show
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unknown_url_schemes_are_refused() {
+    for url in ["mysql://localhost/legion", "legion.db", "file:legion.db"] {
+        assert!(matches!(legion_store::open(url).await, Err(StoreError::Config(_))), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let text = "these are not the tables you are looking for\n".repeat(200);
+    std::fs::write(&path, &text).unwrap();
+    match SqliteStore::open(&format!("sqlite://{}", path.display())).await {
+        Err(StoreError::Config(message)) => {
+            assert!(message.starts_with(&format!("{} is not a SQLite database", path.display())), "{message}");
+        }
+        other => panic!("expected Config, got {:?}", other.map(|_| "a store")),
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "the file is left as it was");
+}
+
+#[tokio::test]
+async fn sqlite_creates_missing_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/legion.db");
+    let store = SqliteStore::open(&format!("sqlite:{}", path.display())).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    assert!(path.is_file());
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works_with_one_connection() {
+    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    store.put_mission(&mission("gb-london", &["GB"]), &audit("mission.put", "mission:gb-london")).await.unwrap();
+    assert_eq!(store.missions().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn postgres_refuses_synchronous_commit_off() {
+    let (admin_url, name, url) = Db::create_pg_database().await;
+    let mut admin = pg_admin(&admin_url).await;
+    admin.execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} SET synchronous_commit = off"))).await.unwrap();
+    admin.close().await.ok();
+    let result = PgStore::open(&url).await.map(|s| s.backend());
+    drop_pg_database(admin_url, name);
+    match result {
+        Err(StoreError::Config(message)) => assert!(message.contains("synchronous_commit"), "{message}"),
+        other => panic!("expected Config, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn postgres_reports_a_missing_database_as_config() {
+    let url = with_database(&pg_admin_url(), &format!("legion_missing_{}", Uuid::new_v4().simple()));
+    pg_admin(&pg_admin_url()).await.close().await.ok();
+    assert!(matches!(PgStore::open(&url).await, Err(StoreError::Config(_))));
+}
