@@ -1,0 +1,364 @@
+//! The `legion` binary: the server and the operators' commands.
+
+// Doc comments on the CLI types are the `--help` text people read, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
+mod demo;
+mod keys;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use legion_domain::{Clock, CountryCode, Mission, MissionId, PolicySet, SystemClock, Username};
+use legion_store::{AuditEvent, Store};
+use legion_web::{AppState, OsRandom, WebConfig};
+
+/// Legion: applications to the International Legion, from the embassy to the decision.
+#[derive(Debug, Parser)]
+#[command(name = "legion", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Args, Clone)]
+struct DbArgs {
+    /// Directory for the SQLite database and key files.
+    #[arg(long, env = "LEGION_DATA_DIR", default_value = "./legion-data")]
+    data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data directory).
+    #[arg(long, env = "LEGION_DB")]
+    db: Option<String>,
+}
+
+impl DbArgs {
+    fn url(&self) -> String {
+        self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("legion.db").display()))
+    }
+
+    async fn open(&self) -> Result<Arc<dyn Store>> {
+        let url = self.url();
+        if url.starts_with("sqlite:") && self.db.is_none() {
+            std::fs::create_dir_all(&self.data_dir)
+                .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        }
+        let store = legion_store::open(&url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(&url)))?;
+        Ok(store)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs the server.
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "LEGION_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seeds demo missions, staff and applications (once) and prints how to sign in.
+        #[arg(long)]
+        demo: bool,
+        /// Mark cookies Secure (when served over HTTPS, e.g. behind a TLS proxy).
+        #[arg(long, env = "LEGION_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Applies database migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Staff accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCmd,
+    },
+    /// Missions and the countries they cover.
+    Missions {
+        #[command(subcommand)]
+        command: MissionsCmd,
+    },
+    /// Case counts per mission and state.
+    Stats {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCmd {
+    /// Creates an account. The password is read from LEGION_PASSWORD, or generated and printed.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Role: mission_officer, mission_head, vetting_officer, border_officer, reception_officer, records_officer, auditor, admin.
+        #[arg(long)]
+        role: String,
+        /// Mission (for mission officers and heads).
+        #[arg(long)]
+        mission: Option<String>,
+        /// Display name (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Lists accounts.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disables an account and ends its sessions.
+    Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Sign-in name.
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MissionsCmd {
+    /// Creates or replaces a mission.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Slug, e.g. pl-warsaw.
+        #[arg(long)]
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Country the mission sits in (ISO 3166-1 alpha-2).
+        #[arg(long)]
+        country: String,
+        /// Countries of residence it covers, comma-separated.
+        #[arg(long, default_value = "")]
+        covers: String,
+        /// Also takes applications from countries no mission covers.
+        #[arg(long)]
+        regional: bool,
+    },
+    /// Lists missions.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Hides the password in a database URL before it is logged.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn cli_audit(clock: &dyn Clock, action: &str, object: String) -> AuditEvent {
+    AuditEvent {
+        at: clock.now(),
+        actor: "cli".into(),
+        role: "operator".into(),
+        mission: None,
+        action: action.into(),
+        object,
+        outcome: "ok".into(),
+    }
+}
+
+fn state_for(db: &DbArgs, store: Arc<dyn Store>, config: WebConfig) -> Result<AppState> {
+    let keys = keys::load_or_create(&db.data_dir.join("keys"))?;
+    Ok(AppState::new(store, Arc::new(SystemClock), Arc::new(OsRandom), PolicySet::builtin(), keys, config))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEGION_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Serve { db, listen, demo, secure_cookies } => serve(db, listen, demo, secure_cookies).await,
+        Cmd::Migrate { db } => {
+            db.open().await?;
+            println!("migrations applied to {}", redact(&db.url()));
+            Ok(())
+        }
+        Cmd::Users { command } => users(command).await,
+        Cmd::Missions { command } => missions(command).await,
+        Cmd::Stats { db, json } => {
+            let store = db.open().await?;
+            let counts = store.state_counts().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&counts)?);
+            } else {
+                for c in counts {
+                    println!("{:<20} {:<22} {:>8}", c.mission, c.state, c.count);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool) -> Result<()> {
+    let store = db.open().await?;
+    let state = state_for(&db, store, WebConfig { secure_cookies, ..WebConfig::default() })?;
+    if demo {
+        demo::seed(&state, &db.data_dir).await?;
+    } else if state.store.missions().await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
+        tracing::warn!("no missions configured: add one with `legion missions add`, or start with --demo");
+    }
+    legion_web::service::spawn_screening_worker(state.clone());
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("Legion listening on http://{addr} (database: {})", redact(&db.url()));
+    axum::serve(listener, legion_web::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn users(command: UsersCmd) -> Result<()> {
+    match command {
+        UsersCmd::Add { db, username, role, mission, display_name } => {
+            let store = db.open().await?;
+            let state = state_for(&db, store, WebConfig::default())?;
+            let (password, generated) = match std::env::var("LEGION_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (keys::random_password(), true),
+            };
+            let body = legion_web::admin_api::NewStaffBody {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password: password.clone(),
+                role,
+                mission,
+            };
+            let n = match legion_web::admin_api::new_staff(&state, body).await {
+                Ok(n) => n,
+                Err(legion_web::AppError::Validation(fields)) => bail!("invalid account: {fields}"),
+                Err(e) => bail!("{e}"),
+            };
+            let audit = cli_audit(state.clock.as_ref(), "staff.create", format!("staff:{}", n.id));
+            state.store.create_staff(&n, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {} ({})", n.username, n.role);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        UsersCmd::List { db, json } => {
+            let store = db.open().await?;
+            let all = store.list_staff().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({"username": s.username, "display_name": s.display_name, "role": s.role,
+                            "mission": s.mission, "disabled": s.disabled, "created_at": s.created_at})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for s in all {
+                    let mission = s.mission.as_ref().map_or("-", MissionId::as_str);
+                    let status = if s.disabled { "disabled" } else { "active" };
+                    println!("{:<24} {:<18} {:<16} {}", s.username, s.role, mission, status);
+                }
+            }
+            Ok(())
+        }
+        UsersCmd::Disable { db, username } => {
+            let store = db.open().await?;
+            let u = Username::parse(&username).map_err(|m| anyhow::anyhow!("username {m}"))?;
+            let target = store.staff_by_username(&u).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let target = target.ok_or_else(|| anyhow::anyhow!("no account named {u}"))?;
+            let audit = cli_audit(&SystemClock, "staff.disable", format!("staff:{}", target.id));
+            store.set_staff_disabled(&u, true, &audit).await.map_err(|e| match e {
+                legion_store::StoreError::NotFound => anyhow::anyhow!("no account named {u}"),
+                e => anyhow::anyhow!("{e}"),
+            })?;
+            println!("disabled {u}; its sessions are ended");
+            Ok(())
+        }
+    }
+}
+
+async fn missions(command: MissionsCmd) -> Result<()> {
+    match command {
+        MissionsCmd::Add { db, id, name, country, covers, regional } => {
+            let store = db.open().await?;
+            let id = MissionId::parse(&id).map_err(|m| anyhow::anyhow!("mission id {m}"))?;
+            let country = CountryCode::parse(&country).with_context(|| format!("unknown country code '{country}'"))?;
+            let covers = legion_web::admin_api::parse_countries(&covers).map_err(anyhow::Error::msg)?;
+            if covers.is_empty() && !regional {
+                bail!("give --covers with at least one country, or --regional");
+            }
+            let m = Mission { id: id.clone(), name, country, covers, regional };
+            store
+                .put_mission(&m, &cli_audit(&SystemClock, "mission.put", format!("mission:{id}")))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("mission {id} saved");
+            Ok(())
+        }
+        MissionsCmd::List { db } => {
+            let store = db.open().await?;
+            for m in store.missions().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                let covers: Vec<_> = m.covers.iter().map(CountryCode::as_str).collect();
+                println!(
+                    "{:<16} {:<40} covers {}{}",
+                    m.id,
+                    m.name,
+                    covers.join(","),
+                    if m.regional { " (regional)" } else { "" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

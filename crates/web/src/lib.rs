@@ -1,0 +1,132 @@
+//! Legion's HTTP face: the JSON API under `/api/v1`, the HTML pages, staff sign-in and the
+//! per-route permission guard, OpenAPI, health and metrics.
+
+pub mod auth;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod service;
+
+mod api;
+mod i18n;
+mod ops;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use legion_domain::{Clock, PolicySet};
+use legion_store::Store;
+use tokio::sync::Notify;
+
+pub use api::admin as admin_api;
+pub use error::AppError;
+pub use routes::{Access, RouteDef, route_table, router};
+
+/// Secret keys the web layer uses. `Debug` never prints them.
+#[derive(Clone)]
+pub struct Keys {
+    /// HMAC key for blind indexes (exact lookups without storing the value).
+    pub index_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys { .. }")
+    }
+}
+
+/// A source of randomness; a parameter so that tests can pin it.
+pub trait Random: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        use rand::RngCore;
+        rand::rngs::OsRng.fill_bytes(buf);
+    }
+}
+
+/// Settings for the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long a staff session lasts.
+    pub session_ttl: Duration,
+    /// How often the screening worker looks for work when not woken.
+    pub screening_poll: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { secure_cookies: false, session_ttl: Duration::from_hours(12), screening_poll: Duration::from_secs(2) }
+    }
+}
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+pub struct Inner {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+    /// Policy versions.
+    pub policies: PolicySet,
+    /// Keys.
+    pub keys: Keys,
+    /// Settings.
+    pub config: WebConfig,
+    /// Wakes the screening worker.
+    pub screening_wakeup: Notify,
+    /// Renders `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        policies: PolicySet,
+        keys: Keys,
+        config: WebConfig,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            random,
+            policies,
+            keys,
+            config,
+            screening_wakeup: Notify::new(),
+            metrics: ops::metrics_handle(),
+        }))
+    }
+
+    /// `n` random bytes.
+    pub fn random_bytes<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.random.fill(&mut b);
+        b
+    }
+}

@@ -1,0 +1,310 @@
+//! Use cases shared by the JSON API and the HTML pages: submit, read, act on a case,
+//! screen. Handlers stay thin: extract, call one of these, map the result.
+
+use hmac::{Hmac, Mac};
+use legion_domain::lifecycle::decide;
+use legion_domain::screening::{Flag, duplicate_flag, policy_flags};
+use legion_domain::{Actor, ApplicantDetails, ApplicationId, Command, FieldErrors, MissionId, Reference, route};
+use legion_store::{ApplicationRecord, AuditEvent, HistoryEntry, NewApplication, Scope, StoreError, TransitionWrite};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::AppState;
+use crate::auth::secret_hash;
+use crate::error::AppError;
+
+/// What a successful submission returns to the applicant.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// Case id.
+    pub id: ApplicationId,
+    /// Short reference.
+    pub reference: Reference,
+    /// Secret shown once.
+    pub access_code: String,
+    /// Mission routed to.
+    pub mission: MissionId,
+}
+
+/// Crockford base-32 of `bytes` (the access code alphabet: no I, L, O, U).
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Normalises an access code as typed (case, spaces, hyphens) before hashing.
+pub fn normalise_access_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// Keyed blind index of passport number and nationality: finds exact duplicates without
+/// storing the number in a comparable form.
+pub fn passport_index(state: &AppState, details: &ApplicantDetails) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+    mac.update(b"passport\0");
+    mac.update(details.nationality.as_str().as_bytes());
+    mac.update(b"\0");
+    mac.update(details.passport_number.as_str().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Validates, routes and stores a new application; wakes the screening worker.
+/// Invalid input stores nothing.
+pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppError> {
+    let now = state.clock.now();
+    let today = now.date_naive();
+    let details = ApplicantDetails::parse(body, today).map_err(AppError::Validation)?;
+    let policy = state
+        .policies
+        .in_force(today)
+        .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
+    let missions = state.store.missions().await?;
+    let Some(mission) = route(details.country_of_residence, &missions) else {
+        let mut e = FieldErrors::new();
+        e.add("country_of_residence", "no mission takes applications from this country yet");
+        return Err(AppError::Validation(e));
+    };
+    let id = ApplicationId::from_random(state.random_bytes());
+    // 160 random bits, shown once; only its hash is stored.
+    let access_code = base32(&state.random_bytes::<20>());
+    let index = passport_index(state, &details);
+    for _ in 0..5 {
+        let bits = u64::from_le_bytes(state.random_bytes());
+        let reference = Reference::from_random(bits & ((1 << 40) - 1));
+        let app = NewApplication {
+            id,
+            reference: reference.clone(),
+            mission: mission.id.clone(),
+            access_hash: secret_hash(&access_code),
+            passport_index: index.clone(),
+            details: details.clone(),
+            submitted_at: now,
+            policy_version: policy.version.clone(),
+        };
+        let audit = AuditEvent {
+            at: now,
+            actor: "applicant".into(),
+            role: "applicant".into(),
+            mission: Some(mission.id.to_string()),
+            action: "application.submit".into(),
+            object: format!("application:{id}"),
+            outcome: "ok".into(),
+        };
+        match state.store.insert_application(&app, &audit).await {
+            Ok(()) => {
+                metrics::counter!("legion_applications_submitted_total").increment(1);
+                state.screening_wakeup.notify_one();
+                return Ok(Submitted { id, reference, access_code, mission: mission.id.clone() });
+            }
+            Err(StoreError::Duplicate(what)) if what == "reference" => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal("could not find a free reference in 5 tries".into()))
+}
+
+/// The applicant's own case, by id and access code, with its history. Wrong code and
+/// unknown case look the same.
+pub async fn applicant_case(
+    state: &AppState,
+    id: ApplicationId,
+    access_code: &str,
+) -> Result<(ApplicationRecord, Vec<HistoryEntry>), AppError> {
+    let hash = secret_hash(&normalise_access_code(access_code));
+    let record = state.store.application_for_applicant(id, &hash).await?.ok_or(AppError::NotFound)?;
+    applicant_read(state, record).await
+}
+
+/// The applicant's own case, by reference and access code.
+pub async fn applicant_case_by_reference(
+    state: &AppState,
+    reference: &Reference,
+    access_code: &str,
+) -> Result<(ApplicationRecord, Vec<HistoryEntry>), AppError> {
+    let hash = secret_hash(&normalise_access_code(access_code));
+    let record = state.store.application_by_reference(reference, &hash).await?.ok_or(AppError::NotFound)?;
+    applicant_read(state, record).await
+}
+
+async fn applicant_read(
+    state: &AppState,
+    record: ApplicationRecord,
+) -> Result<(ApplicationRecord, Vec<HistoryEntry>), AppError> {
+    let history = state.store.history(record.id, &Scope::Mission(record.mission.clone())).await?;
+    state.store.append_audit(&applicant_audit(state, &record, "application.read")).await?;
+    Ok((record, history))
+}
+
+fn applicant_audit(state: &AppState, record: &ApplicationRecord, action: &str) -> AuditEvent {
+    AuditEvent {
+        at: state.clock.now(),
+        actor: "applicant".into(),
+        role: "applicant".into(),
+        mission: Some(record.mission.to_string()),
+        action: action.into(),
+        object: format!("application:{}", record.id),
+        outcome: "ok".into(),
+    }
+}
+
+/// An applicant's command (answer a request, withdraw) on their own case.
+pub async fn applicant_command(
+    state: &AppState,
+    id: ApplicationId,
+    access_code: &str,
+    command: Command,
+) -> Result<ApplicationRecord, AppError> {
+    let hash = secret_hash(&normalise_access_code(access_code));
+    let record = state.store.application_for_applicant(id, &hash).await?.ok_or(AppError::NotFound)?;
+    execute(state, &Actor::Applicant(id), record, command).await
+}
+
+/// A staff command on a case within the staff member's scope.
+pub async fn staff_command(
+    state: &AppState,
+    staff: &crate::auth::CurrentStaff,
+    id: ApplicationId,
+    command: Command,
+) -> Result<ApplicationRecord, AppError> {
+    let scope = staff.case_scope().ok_or(AppError::NotFound)?;
+    let record = state.store.case(id, &scope).await?.ok_or(AppError::NotFound)?;
+    execute(state, &Actor::Staff(staff.actor.clone()), record, command).await
+}
+
+/// Decides and stores one command with its audit event; returns the case as it now is.
+async fn execute(
+    state: &AppState,
+    actor: &Actor,
+    record: ApplicationRecord,
+    command: Command,
+) -> Result<ApplicationRecord, AppError> {
+    let now = state.clock.now();
+    let policy = state
+        .policies
+        .in_force(now.date_naive())
+        .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
+    let transition = decide(&record.status(), actor, &command, policy, now)?;
+    let flags = match &command {
+        Command::CompleteScreening { flags } => Some(flags.as_slice()),
+        _ => None,
+    };
+    let write = TransitionWrite {
+        id: record.id,
+        expected_version: record.version,
+        transition: &transition,
+        actor,
+        at: now,
+        flags,
+    };
+    let audit = AuditEvent {
+        at: now,
+        actor: actor.audit_id(),
+        role: actor.audit_role().into(),
+        mission: Some(record.mission.to_string()),
+        action: format!("case.{}", transition.command),
+        object: format!("application:{}", record.id),
+        outcome: "ok".into(),
+    };
+    let version = state.store.apply_transition(&write, &audit).await?;
+    metrics::counter!("legion_transitions_total", "command" => transition.command).increment(1);
+    let mut updated = record;
+    updated.state = transition.to;
+    updated.version = version;
+    updated.updated_at = now;
+    updated.policy_version.clone_from(&transition.policy_version);
+    updated.recommended_by = transition.recommendation.map(|r| r.0);
+    updated.recommendation = transition.recommendation.map(|r| r.1);
+    if let Some(f) = flags {
+        updated.flags = f.to_vec();
+    }
+    Ok(updated)
+}
+
+/// Screens every case waiting in `submitted`: policy gates and exact passport duplicates.
+/// A case another worker already moved is skipped. Returns how many were screened.
+pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
+    let mut done = 0;
+    loop {
+        let ids = state.store.pending_screening(100).await?;
+        if ids.is_empty() {
+            return Ok(done);
+        }
+        let mut progressed = false;
+        for id in ids {
+            match screen_one(state, id).await {
+                Ok(()) => {
+                    done += 1;
+                    progressed = true;
+                }
+                Err(AppError::Conflict(_) | AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !progressed {
+            return Ok(done);
+        }
+    }
+}
+
+async fn screen_one(state: &AppState, id: ApplicationId) -> Result<(), AppError> {
+    let record = state.store.case(id, &Scope::All).await?.ok_or(AppError::NotFound)?;
+    let record = execute(state, &Actor::System, record, Command::BeginScreening).await?;
+    let submitted_on = record.submitted_at.date_naive();
+    let policy = state
+        .policies
+        .get(&record.policy_version)
+        .or_else(|| state.policies.in_force(submitted_on))
+        .ok_or_else(|| AppError::Internal(format!("unknown policy version {}", record.policy_version)))?;
+    let mut flags: Vec<Flag> = policy_flags(&record.details, policy, submitted_on);
+    for m in state.store.passport_matches(&passport_index(state, &record.details), id).await? {
+        flags.push(duplicate_flag(m.reference.as_str(), m.mission.as_str()));
+    }
+    execute(state, &Actor::System, record, Command::CompleteScreening { flags }).await?;
+    Ok(())
+}
+
+/// Runs the screening worker until the process ends: woken by each submission, and
+/// polling as a fallback.
+pub fn spawn_screening_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match screen_pending(&state).await {
+                Ok(n) if n > 0 => tracing::debug!(screened = n, "screening pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "screening pass failed"),
+            }
+            let _ = tokio::time::timeout(state.config.screening_poll, state.screening_wakeup.notified()).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_has_enough_bits() {
+        let s = base32(&[0xff; 20]);
+        assert_eq!(s.len(), 32);
+        assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(base32(&[0]), "00");
+    }
+
+    #[test]
+    fn access_codes_normalise() {
+        assert_eq!(normalise_access_code("ab-cd ef"), "ABCDEF");
+    }
+}

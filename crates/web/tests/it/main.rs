@@ -1,0 +1,8 @@
+//! The web crate's black-box tests: one binary, the real server on port 0.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod access;
+mod api;
+mod openapi;
