@@ -5,4 +5,5 @@ mod common;
 
 mod access;
 mod api;
+mod browser;
 mod openapi;
