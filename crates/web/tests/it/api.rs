@@ -337,6 +337,11 @@ async fn health_readiness_metrics() {
     assert!(m.contains("legion_http_requests_total"), "{m}");
     assert!(m.contains("legion_applications_submitted_total"));
     assert!(!m.contains("Kowalski"), "no personal data in metrics");
+    let r = c.get(format!("{}/", app.base)).send().await.unwrap();
+    let h = r.headers();
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-store", "pages with personal data are not cached");
 }
 
 #[tokio::test]
