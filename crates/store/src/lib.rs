@@ -362,6 +362,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends a standalone audit event (sign-in failures, denied requests, reads).
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// How many audit events with this action, object and outcome were recorded at or after
+    /// `since` (throttling repeated failed sign-ins reads its own trail).
+    async fn count_recent_audit(&self, action: &str, object: &str, outcome: &str, since: DateTime<Utc>) -> Result<i64>;
     /// Audit events with `seq > after`, oldest first.
     async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<StoredAuditEvent>>;
 

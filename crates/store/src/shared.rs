@@ -177,6 +177,9 @@ where
 pub(crate) const SELECT_AUDIT: &str = "SELECT seq, at, actor, role, mission, action, object, outcome \
      FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+pub(crate) const COUNT_RECENT_AUDIT: &str = "SELECT COUNT(*) FROM audit_events \
+     WHERE object = $1 AND action = $2 AND outcome = $3 AND at >= $4";
+
 pub(crate) const STATE_COUNTS: &str = "SELECT mission_id, state, COUNT(*) AS count FROM applications \
      GROUP BY mission_id, state ORDER BY mission_id, state";
 
@@ -846,6 +849,24 @@ macro_rules! impl_store {
                         .await
                         .map_err(store_error)?;
                     sql::collect(rows, sql::AuditRow::into_event)
+                }
+
+                async fn count_recent_audit(
+                    &self,
+                    action: &str,
+                    object: &str,
+                    outcome: &str,
+                    since: DateTime<Utc>,
+                ) -> Result<i64> {
+                    let (n,): (i64,) = sqlx::query_as(sql::COUNT_RECENT_AUDIT)
+                        .bind(object)
+                        .bind(action)
+                        .bind(outcome)
+                        .bind(sql::millis(since))
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    Ok(n)
                 }
 
                 async fn state_counts(&self) -> Result<Vec<StateCount>> {

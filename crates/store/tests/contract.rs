@@ -172,6 +172,7 @@ contract!(
     passport_matches_skip_self_and_withdrawn,
     state_counts_group_by_mission_and_state,
     audit_events_are_ordered_without_gaps,
+    recent_audit_events_are_counted_per_object,
     concurrent_writers_keep_the_log_contiguous,
     concurrent_decisions_on_one_case_conflict,
 );
@@ -799,6 +800,26 @@ async fn audit_events_are_ordered_without_gaps(db: &Db) {
     let after = s.audit_events(1, 2).await.unwrap();
     assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
     assert!(s.audit_events(4, 10).await.unwrap().is_empty());
+}
+
+async fn recent_audit_events_are_counted_per_object(db: &Db) {
+    let s = db.store();
+    let denied = |minute: i64, object: &str| AuditEvent {
+        at: t(minute),
+        outcome: "denied".into(),
+        ..audit("session.sign_in", object)
+    };
+    for m in [0, 5, 10, 14] {
+        s.append_audit(&denied(m, "staff:a")).await.unwrap();
+    }
+    s.append_audit(&denied(12, "staff:b")).await.unwrap();
+    s.append_audit(&AuditEvent { at: t(13), ..audit("session.sign_in", "staff:a") }).await.unwrap();
+    let count = |since| s.count_recent_audit("session.sign_in", "staff:a", "denied", since);
+    assert_eq!(count(t(0)).await.unwrap(), 4);
+    assert_eq!(count(t(10)).await.unwrap(), 2, "the window includes its start");
+    assert_eq!(count(t(15)).await.unwrap(), 0);
+    assert_eq!(s.count_recent_audit("session.sign_in", "staff:b", "denied", t(0)).await.unwrap(), 1);
+    assert_eq!(s.count_recent_audit("session.sign_in", "staff:a", "ok", t(0)).await.unwrap(), 1);
 }
 
 async fn concurrent_writers_keep_the_log_contiguous(db: &Db) {

@@ -22,6 +22,13 @@ use crate::{AppState, Random};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "legion_session";
 
+/// Failed sign-ins for one account (or one unknown username) allowed per window before
+/// further attempts are refused, whatever the password.
+pub const MAX_FAILED_SIGN_INS: i64 = 10;
+
+/// The window over which failed sign-ins are counted.
+pub const SIGN_IN_WINDOW_MINUTES: i64 = 15;
+
 /// Shortest password accepted for a staff account.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
@@ -164,43 +171,53 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> Result
         Some(u) => state.store.staff_by_username(u).await?,
         None => None,
     };
+    // Failures are counted per account, or per hashed name when no account has it, so that
+    // guessing is slow for known and unknown names alike.
+    let object = match &record {
+        Some(r) => format!("staff:{}", r.id),
+        None => format!("username-sha256:{}", &secret_hash(&username.trim().to_ascii_lowercase())[..16]),
+    };
+    // Until the password is proven, whoever is trying is anonymous.
+    let attempt = |action: &str, outcome: &str| {
+        let me = record.as_ref().filter(|_| outcome == "ok");
+        AuditEvent {
+            at: now,
+            actor: me.map_or_else(|| "anonymous".into(), |r| r.id.to_string()),
+            role: me.map_or_else(|| "anonymous".into(), |r| r.role.as_str().into()),
+            mission: me.and_then(|r| r.mission.as_ref().map(ToString::to_string)),
+            action: action.into(),
+            object: object.clone(),
+            outcome: outcome.into(),
+        }
+    };
+    let since = now - chrono::Duration::minutes(SIGN_IN_WINDOW_MINUTES);
+    let failures = state.store.count_recent_audit("session.sign_in", &object, "denied", since).await?;
+    if failures >= MAX_FAILED_SIGN_INS {
+        // Recorded under its own action, so refused attempts do not extend the lockout.
+        state.store.append_audit(&attempt("session.sign_in_throttled", "denied")).await?;
+        metrics::counter!("legion_sign_ins_total", "outcome" => "throttled").increment(1);
+        return Err(AppError::TooManyRequests(
+            "Too many failed sign-ins for this account; wait 15 minutes or ask an administrator.",
+        ));
+    }
     let hash = record.as_ref().map_or_else(|| dummy_hash().to_owned(), |r| r.password_hash.clone());
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    match record {
+    match &record {
         Some(r) if ok && !r.disabled => {
             let token = hex::encode(state.random_bytes::<32>());
             let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
-            let audit = AuditEvent {
-                at: now,
-                actor: r.id.to_string(),
-                role: r.role.as_str().into(),
-                mission: r.mission.as_ref().map(ToString::to_string),
-                action: "session.sign_in".into(),
-                object: format!("staff:{}", r.id),
-                outcome: "ok".into(),
-            };
-            state.store.create_session(&secret_hash(&token), r.id, now + ttl, &audit).await?;
+            state
+                .store
+                .create_session(&secret_hash(&token), r.id, now + ttl, &attempt("session.sign_in", "ok"))
+                .await?;
             metrics::counter!("legion_sign_ins_total", "outcome" => "ok").increment(1);
-            Ok((token, r))
+            Ok((token, r.clone()))
         }
-        other => {
-            let object = match &other {
-                Some(r) => format!("staff:{}", r.id),
-                None => format!("username-sha256:{}", &secret_hash(username)[..16]),
-            };
-            let audit = AuditEvent {
-                at: now,
-                actor: "anonymous".into(),
-                role: "anonymous".into(),
-                mission: None,
-                action: "session.sign_in".into(),
-                object,
-                outcome: "denied".into(),
-            };
-            state.store.append_audit(&audit).await?;
+        _ => {
+            state.store.append_audit(&attempt("session.sign_in", "denied")).await?;
             metrics::counter!("legion_sign_ins_total", "outcome" => "denied").increment(1);
             Err(AppError::Forbidden("Wrong username or password, or the account is disabled."))
         }

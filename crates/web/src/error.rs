@@ -31,6 +31,9 @@ pub enum AppError {
     /// The body is too large.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Too many attempts; try again later.
+    #[error("too many requests: {0}")]
+    TooManyRequests(&'static str),
     /// The service cannot take the request now.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -50,6 +53,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,6 +69,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -76,7 +81,7 @@ impl AppError {
             AppError::Validation(_) => "Some fields are not valid; see `fields`.".into(),
             AppError::NotFound => "Not found.".into(),
             AppError::Unauthenticated => "Sign in first.".into(),
-            AppError::Forbidden(m) => (*m).into(),
+            AppError::Forbidden(m) | AppError::TooManyRequests(m) => (*m).into(),
             AppError::Conflict(m) | AppError::BadRequest(m) => m.clone(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
             AppError::Unavailable(_) => "The service cannot take this request right now; try again shortly.".into(),
@@ -103,6 +108,9 @@ impl IntoResponse for AppError {
         let mut resp = (self.status(), axum::Json(body)).into_response();
         if matches!(self, AppError::Unavailable(_)) {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        if matches!(self, AppError::TooManyRequests(_)) {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("900"));
         }
         resp
     }

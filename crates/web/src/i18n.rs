@@ -928,6 +928,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("err.conflict", "The request conflicts with the case as it is now.", "Запит суперечить поточному стану справи."),
     ("err.bad_request", "The request could not be read.", "Не вдалося прочитати запит."),
+    ("error.throttled.title", "Too many attempts", "Забагато спроб"),
+    (
+        "err.throttled",
+        "Too many failed sign-ins for this account. Wait 15 minutes, or ask an administrator.",
+        "Забагато невдалих спроб входу до цього облікового запису. Зачекайте 15 хвилин або зверніться до адміністратора.",
+    ),
 ];
 
 /// Ukrainian short names of the ISO 3166-1 countries (from the iso-codes translations),

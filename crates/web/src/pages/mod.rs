@@ -247,6 +247,7 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
         AppError::NotFound => ("error.not_found.title", lang.t("error.not_found.text").to_owned()),
         AppError::Forbidden(_) => ("error.forbidden.title", error_text(lang, err)),
         AppError::Unavailable(_) => ("error.unavailable.title", lang.t("error.unavailable.text").to_owned()),
+        AppError::TooManyRequests(_) => ("error.throttled.title", error_text(lang, err)),
         AppError::Internal(_) | AppError::Unauthenticated | AppError::PayloadTooLarge => {
             ("error.internal.title", lang.t("error.internal.text").to_owned())
         }
@@ -280,6 +281,7 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::Conflict(m) if m.contains("recommendation is to reject") => "err.mismatch",
         AppError::Conflict(_) => "err.conflict",
         AppError::BadRequest(_) | AppError::PayloadTooLarge => "err.bad_request",
+        AppError::TooManyRequests(_) => "err.throttled",
         AppError::Unavailable(_) => "error.unavailable.text",
         AppError::Unauthenticated | AppError::Internal(_) => "error.internal.text",
     };

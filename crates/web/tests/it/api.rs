@@ -391,6 +391,38 @@ async fn sessions_sign_in_out_and_disable() {
     assert_eq!(admin.get(format!("{}/api/v1/session", app.base)).send().await.unwrap().status(), 401);
 }
 
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = TestApp::client();
+    let attempt = |user: &'static str, password: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/session", app.base);
+        async move { c.post(url).json(&json!({"username": user, "password": password})).send().await.unwrap().status() }
+    };
+    for _ in 0..legion_web::auth::MAX_FAILED_SIGN_INS {
+        assert_eq!(attempt("head.gb", "not the password").await, 403);
+    }
+    // Now even the right password is refused for a while, with a reason and a retry hint.
+    let r = c
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&json!({"username": "head.gb", "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "900");
+    // Other accounts are unaffected; unknown names are throttled like known ones.
+    assert_eq!(attempt("head2.gb", common::PASSWORD).await, 200);
+    for _ in 0..legion_web::auth::MAX_FAILED_SIGN_INS {
+        assert_eq!(attempt("nobody.here", "x").await, 403);
+    }
+    assert_eq!(attempt("nobody.here", "x").await, 429);
+    let events = app.state.store.audit_events(0, 10_000).await.unwrap();
+    assert!(events.iter().any(|e| e.event.action == "session.sign_in_throttled"));
+    assert!(events.iter().filter(|e| e.event.outcome != "ok").all(|e| e.event.actor == "anonymous"));
+}
+
 fn uuid_like() -> &'static str {
     "00000000-0000-4000-8000-000000000000"
 }
