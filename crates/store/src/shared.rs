@@ -108,6 +108,8 @@ pub(crate) const SELECT_SESSION_STAFF: &str = "SELECT s.id, s.username, s.displa
 
 pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
 
+pub(crate) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+
 pub(crate) const INSERT_APPLICATION: &str = "INSERT INTO applications \
      (id, reference, mission_id, state, version, access_hash, passport_index, details, \
       submitted_at, updated_at, policy_version, recommended_by, recommendation, flags) \
@@ -656,6 +658,12 @@ macro_rules! impl_store {
                     audit: &AuditEvent,
                 ) -> Result<()> {
                     let mut tx = self.begin().await?;
+                    // Each sign-in sweeps out expired sessions, so the table holds only live ones.
+                    sqlx::query(sql::DELETE_EXPIRED_SESSIONS)
+                        .bind(sql::millis(audit.at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
                     sqlx::query(sql::INSERT_SESSION)
                         .bind(token_hash)
                         .bind(staff.to_string())

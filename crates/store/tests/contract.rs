@@ -409,6 +409,12 @@ async fn sessions_expire_and_end_with_the_account(db: &Db) {
     assert!(s.session_staff("hash-1", t(60)).await.unwrap().is_none(), "expired at expires_at");
     assert!(s.session_staff("hash-1", t(61)).await.unwrap().is_none());
     assert!(s.session_staff("other", t(10)).await.unwrap().is_none());
+    // A later sign-in sweeps expired sessions out of the table.
+    s.create_session("hash-0", staff.id, t(600), &AuditEvent { at: t(90), ..audit("session.sign_in", "staff:x") })
+        .await
+        .unwrap();
+    assert!(s.session_staff("hash-1", t(10)).await.unwrap().is_none(), "hash-1 expired at 60 and was removed at 90");
+    assert!(s.session_staff("hash-0", t(100)).await.unwrap().is_some());
 
     s.create_session("hash-2", staff.id, t(600), &audit("session.sign_in", "staff:x")).await.unwrap();
     s.set_staff_disabled(&name, true, &audit("staff.disable", "staff:x")).await.unwrap();
@@ -431,8 +437,8 @@ async fn sessions_expire_and_end_with_the_account(db: &Db) {
         s.set_staff_disabled(&Username::parse("ghost").unwrap(), true, &audit("staff.disable", "staff:ghost")).await,
         Err(StoreError::NotFound)
     ));
-    // sign-in ×3, disable, enable, sign-out; nothing for the unknown account.
-    assert_eq!(audit_count(db).await, 1 + 6);
+    // sign-in ×4, disable, enable, sign-out; nothing for the unknown account.
+    assert_eq!(audit_count(db).await, 1 + 7);
 }
 
 async fn applications_are_found_by_id_or_reference_with_the_access_hash(db: &Db) {
