@@ -8,7 +8,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use legion_domain::{MissionId, Role, StaffActor, StaffId, Username};
@@ -134,17 +134,23 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentStaff {
     }
 }
 
-/// Reads the session token from the `Cookie` header.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name` from the `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Reads the session token from the `Cookie` header.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
 }
 
 /// The `Set-Cookie` value that starts a session.
@@ -299,9 +305,4 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-/// A status code with no body; used where a route exists only for its side effect.
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }

@@ -160,16 +160,19 @@ fn applicant_audit(state: &AppState, record: &ApplicationRecord, action: &str) -
     }
 }
 
-/// An applicant's command (answer a request, withdraw) on their own case.
+/// An applicant's command (answer a request, withdraw) on their own case; returns the case
+/// as it now is, with its history.
 pub async fn applicant_command(
     state: &AppState,
     id: ApplicationId,
     access_code: &str,
     command: Command,
-) -> Result<ApplicationRecord, AppError> {
+) -> Result<(ApplicationRecord, Vec<HistoryEntry>), AppError> {
     let hash = secret_hash(&normalise_access_code(access_code));
     let record = state.store.application_for_applicant(id, &hash).await?.ok_or(AppError::NotFound)?;
-    execute(state, &Actor::Applicant(id), record, command).await
+    let updated = execute(state, &Actor::Applicant(id), record, command).await?;
+    let history = state.store.history(id, &Scope::Mission(updated.mission.clone())).await?;
+    Ok((updated, history))
 }
 
 /// A staff command on a case within the staff member's scope.

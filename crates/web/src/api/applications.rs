@@ -294,11 +294,11 @@ pub async fn answer(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Json<ApplicantView>, AppError> {
-    let code = bearer(&headers)?.to_owned();
+    let code = bearer(&headers)?;
     let id = case_id(&id)?;
     let b: AnswerBody = body.parse()?;
-    service::applicant_command(&state, id, &code, Command::AnswerInfo { answer: b.answer }).await?;
-    let (record, history) = service::applicant_case(&state, id, &code).await?;
+    let (record, history) =
+        service::applicant_command(&state, id, code, Command::AnswerInfo { answer: b.answer }).await?;
     Ok(Json(ApplicantView::new(&record, &history)))
 }
 
@@ -322,11 +322,10 @@ pub async fn withdraw(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Json<ApplicantView>, AppError> {
-    let code = bearer(&headers)?.to_owned();
+    let code = bearer(&headers)?;
     let id = case_id(&id)?;
     let b: WithdrawBody = body.parse()?;
     let reason = b.reason.filter(|r| !r.trim().is_empty());
-    service::applicant_command(&state, id, &code, Command::Withdraw { reason }).await?;
-    let (record, history) = service::applicant_case(&state, id, &code).await?;
+    let (record, history) = service::applicant_command(&state, id, code, Command::Withdraw { reason }).await?;
     Ok(Json(ApplicantView::new(&record, &history)))
 }

@@ -80,16 +80,7 @@ impl Ctx {
     fn from_request(headers: &HeaderMap, uri: &Uri) -> Self {
         let query = Query::<Vec<(String, String)>>::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
         let from_query = query.iter().find(|(k, _)| k == "lang").and_then(|(_, v)| Lang::parse(v));
-        let from_cookie = || {
-            headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(';'))
-                .filter_map(|kv| kv.trim().split_once('='))
-                .find(|(k, _)| *k == LANG_COOKIE)
-                .and_then(|(_, v)| Lang::parse(v))
-        };
+        let from_cookie = || crate::auth::cookie(headers, LANG_COOKIE).and_then(Lang::parse);
         let lang = from_query.or_else(from_cookie).unwrap_or_else(|| Lang::from_accept_language(headers));
         Self { lang, set_cookie: from_query.is_some(), path: uri.path().to_owned(), query }
     }

@@ -900,21 +900,32 @@ async fn act(
 ) -> Response {
     let Ok(id) = parse_id(id) else { return error_page(ctx, Some(staff), &AppError::NotFound) };
     let values = FormValues(pairs);
-    let result = match command_from_form(action, &values) {
-        Ok(command) => service::staff_command(state, staff, id, command).await.map(|_| ()),
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
+    match run_action(state, staff, id, action, &values).await {
         Ok(()) => see_other(&format!("/staff/cases/{id}?done={}", action.slug())),
-        Err(e @ (AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(_))) => {
-            error_page(ctx, Some(staff), &e)
-        }
+        Err(e) if is_page_error(&e) => error_page(ctx, Some(staff), &e),
         Err(e) => {
             let status = e.status();
             let failure = failure_of(ctx.lang, action, e, values);
             show_case(state, ctx, staff, id, status, None, Some(&failure)).await
         }
     }
+}
+
+/// Reads the action's command from the submitted form and runs it as `staff`.
+pub(crate) async fn run_action(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: ApplicationId,
+    action: Action,
+    values: &FormValues,
+) -> Result<(), AppError> {
+    let command = command_from_form(action, values).map_err(AppError::Validation)?;
+    service::staff_command(state, staff, id, command).await.map(|_| ())
+}
+
+/// Failures shown as a page of their own; the rest are shown on the case page beside the form.
+pub(crate) fn is_page_error(e: &AppError) -> bool {
+    matches!(e, AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(_))
 }
 
 /// What a failed action leaves to show.

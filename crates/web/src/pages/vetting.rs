@@ -10,14 +10,14 @@ use legion_domain::ApplicationId;
 use legion_store::Scope;
 
 use super::staff::{
-    Action, ActionForm, Failure, FlagRow, QueueKind, action_form, birth_line, command_from_form, country_line,
-    failure_of, failure_problems, flag_rows, queue_response,
+    Action, ActionForm, Failure, FlagRow, QueueKind, action_form, birth_line, country_line, failure_of,
+    failure_problems, flag_rows, is_page_error, queue_response, run_action,
 };
 use super::{Ctx, FormValues, Problem, Ui, error_page, fmt_time, render, see_other};
+use crate::AppState;
 use crate::api::cases::parse_id;
 use crate::auth::CurrentStaff;
 use crate::error::AppError;
-use crate::{AppState, service};
 
 /// `GET /staff/vetting`: cases on vetting hold.
 pub(crate) async fn queue(
@@ -123,15 +123,9 @@ async fn decide(
 ) -> Response {
     let Ok(id) = parse_id(id) else { return error_page(ctx, Some(staff), &AppError::NotFound) };
     let values = FormValues(pairs);
-    let result = match command_from_form(action, &values) {
-        Ok(command) => service::staff_command(state, staff, id, command).await.map(|_| ()),
-        Err(e) => Err(AppError::Validation(e)),
-    };
-    match result {
+    match run_action(state, staff, id, action, &values).await {
         Ok(()) => see_other(&format!("/staff/vetting?done={}", action.slug())),
-        Err(e @ (AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(_))) => {
-            error_page(ctx, Some(staff), &e)
-        }
+        Err(e) if is_page_error(&e) => error_page(ctx, Some(staff), &e),
         Err(e) => {
             let status = e.status();
             let failure = failure_of(ctx.lang, action, e, values);
