@@ -5,7 +5,9 @@
 //! inclusion proofs and consistency proofs for any size it has held; [`verify_inclusion`] and
 //! [`verify_consistency`] check them without the tree. [`CheckpointSigner`] signs tree heads as
 //! C2SP tlog-checkpoints inside C2SP signed notes, readable by Go's `sumdb/note` and by witnesses,
-//! and [`CheckpointVerifier`] opens them.
+//! and [`CheckpointVerifier`] opens them. [`LogVerifier`] reads a whole stored log in seq order,
+//! checking seqs, the hash chain ([`chain_next`]) and signed checkpoints, and names the first bad
+//! entry.
 //!
 //! The crate is pure: no storage, no clock, no randomness. Keys come in as bytes or text.
 //!
@@ -38,6 +40,7 @@ mod proof;
 #[cfg(test)]
 mod test_vectors;
 mod tree;
+mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointSigner, CheckpointVerifier};
 pub use error::AuditError;
@@ -45,3 +48,4 @@ pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use note::{MAX_NOTE_LEN, MAX_SIGNATURES};
 pub use proof::{verify_consistency, verify_inclusion};
 pub use tree::MerkleTree;
+pub use verify::{CHAIN_START, CheckpointReport, LogFault, LogVerifier, chain_next};

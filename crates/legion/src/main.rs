@@ -39,13 +39,19 @@ impl DbArgs {
         self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("legion.db").display()))
     }
 
+    /// Key files live beside the database, never in it.
+    fn key_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
     async fn open(&self) -> Result<Arc<dyn Store>> {
         let url = self.url();
         if url.starts_with("sqlite:") && self.db.is_none() {
             std::fs::create_dir_all(&self.data_dir)
                 .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
         }
-        let store = legion_store::open(&url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let keys = legion_store::Keys::load_or_create(&self.key_dir()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let store = legion_store::open(&url, Arc::new(keys)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(&url)))?;
         Ok(store)
     }
@@ -184,7 +190,7 @@ fn cli_audit(clock: &dyn Clock, action: &str, object: String) -> AuditEvent {
 }
 
 fn state_for(db: &DbArgs, store: Arc<dyn Store>, config: WebConfig) -> Result<AppState> {
-    let keys = keys::load_or_create(&db.data_dir.join("keys"))?;
+    let keys = keys::load_or_create(&db.key_dir())?;
     Ok(AppState::new(store, Arc::new(SystemClock), Arc::new(OsRandom), PolicySet::builtin(), keys, config))
 }
 

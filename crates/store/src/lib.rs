@@ -3,6 +3,8 @@
 //! All SQL lives in this crate. Every state change is written together with its history
 //! entry and its audit event in one transaction: if any part fails, nothing is written.
 
+mod audit_log;
+mod crypto;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -18,6 +20,8 @@ use legion_domain::{
 };
 use serde::Serialize;
 
+pub use audit_log::{CheckpointOutcome, StoredCheckpoint, leaf_bytes};
+pub use crypto::Keys;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -39,6 +43,10 @@ pub enum StoreError {
     /// The database URL or file is not usable.
     #[error("{0}")]
     Config(String),
+    /// The personal data asked for was sealed under a data key that has been destroyed
+    /// (crypto-shredded for retention): it is gone for good.
+    #[error("the personal data of this record was destroyed")]
+    Shredded,
     /// Anything else; the text is for logs, never for clients.
     #[error("storage error: {0}")]
     Internal(String),
@@ -108,6 +116,8 @@ pub struct NewApplication {
     pub access_hash: String,
     /// Keyed hash of passport number and nationality, hex (exact duplicate lookup).
     pub passport_index: String,
+    /// Keyed hash of the normalised e-mail address, hex (exact lookup).
+    pub email_index: String,
     /// What the applicant submitted.
     pub details: ApplicantDetails,
     /// When.
@@ -217,7 +227,7 @@ pub struct AuditEvent {
     pub outcome: String,
 }
 
-/// An audit event as stored, with its sequence number.
+/// An audit event as stored, with its sequence number and hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StoredAuditEvent {
     /// Position in the log, from 1, without gaps.
@@ -225,6 +235,38 @@ pub struct StoredAuditEvent {
     /// The event.
     #[serde(flatten)]
     pub event: AuditEvent,
+    /// SHA-256 (hex) of the changed row as stored before the event, when it changed one.
+    pub before_hash: Option<String>,
+    /// SHA-256 (hex) of the changed row as stored after the event, when it changed one.
+    pub after_hash: Option<String>,
+    /// Hash chain (hex): SHA-256 of the previous event's chain and this event's leaf hash.
+    pub chain: Option<String>,
+}
+
+/// A mission's data key, as listed for operators (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataKeyInfo {
+    /// Mission.
+    pub mission: String,
+    /// Key version.
+    pub version: i64,
+    /// Version of the key-encryption key it is wrapped under.
+    pub kek_version: i64,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When destroyed (crypto-shredded or retired after rotation).
+    pub destroyed_at: Option<DateTime<Utc>>,
+}
+
+/// Progress of one batch of data-key re-encryption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReencryptBatch {
+    /// Where the next batch starts (`None` when the mission's rows are exhausted).
+    pub next_after: Option<ApplicationId>,
+    /// Applications looked at.
+    pub scanned: u64,
+    /// Applications (and their history) sealed again under the current key.
+    pub changed: u64,
 }
 
 /// A staff account to create.
@@ -370,15 +412,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// Case counts per mission and state.
     async fn state_counts(&self) -> Result<Vec<StateCount>>;
+
+    /// Number of audit events.
+    async fn audit_size(&self) -> Result<i64>;
+    /// Stores a signed checkpoint of the first `size` events unless one of that size exists.
+    async fn insert_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<CheckpointOutcome>;
+    /// Every stored checkpoint, smallest first.
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>>;
+
+    /// Every data key (without key material), by mission and version.
+    async fn data_keys(&self) -> Result<Vec<DataKeyInfo>>;
+    /// Wraps every live data key under the current key-encryption key; returns how many changed.
+    async fn rewrap_data_keys(&self, audit: &AuditEvent) -> Result<u64>;
+    /// Creates the next data key of `mission` and makes it current; returns its version.
+    async fn rotate_data_key(&self, mission: &MissionId, audit: &AuditEvent) -> Result<i64>;
+    /// Seals one batch of the mission's applications (ids after `after`) again under the
+    /// current data key. Running it again over the same rows changes nothing: resumable.
+    async fn reencrypt_batch(
+        &self,
+        mission: &MissionId,
+        after: Option<ApplicationId>,
+        limit: u32,
+    ) -> Result<ReencryptBatch>;
+    /// Destroys the mission's data keys older than the current one, after checking in the same
+    /// transaction that nothing is sealed under them (`Conflict` otherwise). Returns their versions.
+    async fn retire_data_keys(&self, mission: &MissionId, audit: &AuditEvent) -> Result<Vec<i64>>;
+    /// Destroys every data key of `mission`: its personal data can never be read again.
+    /// Returns how many keys were destroyed.
+    async fn shred_mission(&self, mission: &MissionId, audit: &AuditEvent) -> Result<u64>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (or `sqlite:PATH`) or `postgres://…`
 /// (`postgresql://…`). Any other scheme is refused. Does not migrate.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// `keys` are the key-encryption keys that personal data is protected under.
+pub async fn open(url: &str, keys: Arc<Keys>) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, keys).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::open(url).await?))
+        Ok(Arc::new(PgStore::open(url, keys).await?))
     } else {
         let scheme = url.split_once(':').map_or(url, |(s, _)| s);
         Err(StoreError::Config(format!(

@@ -2,14 +2,16 @@
 //! serialised by a table lock so that sequence numbers have no gaps and commit in order.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
+use crate::crypto::Vault;
 use crate::shared as sql;
-use crate::{AuditEvent, Result, StoreError};
+use crate::{AuditEvent, Keys, Result, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -17,15 +19,23 @@ const MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Legion's data in a `PostgreSQL` database, shareable by several Legion processes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    vault: Arc<Vault>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
 }
 
 impl PgStore {
     /// Connects to the database a `postgres://` URL names. Fails with `Config` if the server
-    /// would acknowledge commits before they are durable. Does not migrate.
-    pub async fn open(url: &str) -> Result<Self> {
+    /// would acknowledge commits before they are durable. Does not migrate. Personal data is
+    /// sealed under data keys wrapped by `keys`.
+    pub async fn open(url: &str, keys: Arc<Keys>) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?
             .application_name("legion");
@@ -44,7 +54,7 @@ impl PgStore {
                     .into(),
             ));
         }
-        Ok(Self { pool })
+        Ok(Self { pool, vault: Arc::new(Vault::new(keys)) })
     }
 
     fn reader(&self) -> &PgPool {
@@ -109,9 +119,11 @@ fn duplicate_name(constraint: Option<&str>) -> &str {
 /// (which plain reads do not wait for) makes appends take turns until commit, so MAX(seq) + 1
 /// is unique and a reader never sees seq N+1 before N. Taken last, it is held briefly and
 /// cannot deadlock: the transaction locks nothing after it.
-async fn append(tx: &mut Transaction<'static, Postgres>, e: &AuditEvent) -> Result<()> {
+async fn append(tx: &mut Transaction<'static, Postgres>, e: &AuditEvent, hashes: sql::RowHashes) -> Result<()> {
     sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut **tx).await.map_err(store_error)?;
-    sql::insert_audit(e).execute(&mut **tx).await.map_err(store_error)?;
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
+    sql::insert_audit(last, e, hashes)?.execute(&mut **tx).await.map_err(store_error)?;
     Ok(())
 }
 
@@ -122,7 +134,8 @@ sql::impl_store! {
         }
 
         async fn migrate(&self) -> Result<()> {
-            MIGRATOR.run(&self.pool).await.map_err(|e| sql::migrate_error(e, store_error))
+            MIGRATOR.run(&self.pool).await.map_err(|e| sql::migrate_error(e, store_error))?;
+            self.chain_legacy_events().await
         }
     }
 }

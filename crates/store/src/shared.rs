@@ -112,12 +112,12 @@ pub(crate) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE exp
 
 pub(crate) const INSERT_APPLICATION: &str = "INSERT INTO applications \
      (id, reference, mission_id, state, version, access_hash, passport_index, details, \
-      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags) \
-     VALUES ($1, $2, $3, 'submitted', 1, $4, $5, $6, $7, $7, $8, NULL, NULL, '[]')";
+      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags, email_index) \
+     VALUES ($1, $2, $3, 'submitted', 1, $4, $5, $6, $7, $7, $8, NULL, NULL, $9, $10)";
 
 pub(crate) const INSERT_FIRST_HISTORY: &str = "INSERT INTO application_history \
      (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) \
-     VALUES ($1, 1, $2, 'applicant', 'applicant', 'submit', 'submitted', 'submitted', '{}', $3)";
+     VALUES ($1, 1, $2, 'applicant', 'applicant', 'submit', 'submitted', 'submitted', $4, $3)";
 
 const APPLICATION_COLUMNS: &str = "id, reference, mission_id, state, version, details, submitted_at, updated_at, \
      policy_version, recommended_by, recommendation, flags";
@@ -139,12 +139,20 @@ pub(crate) const UPDATE_FOR_TRANSITION: &str = "UPDATE applications SET state = 
 
 pub(crate) const APPLICATION_EXISTS: &str = "SELECT COUNT(*) FROM applications WHERE id = $1";
 
+/// The whole row, read inside the writing transaction for the audit event's before/after hashes.
+pub(crate) const SELECT_APPLICATION_BY_ID: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE id = $1";
+
 /// The application row is already updated (and, in `PostgreSQL`, locked) by this transaction,
-/// so no other writer can be computing the same `seq`.
+/// so no other writer can be computing the same `seq`. The number is read first because the
+/// sealed details are bound to it.
+pub(crate) const NEXT_HISTORY_SEQ: &str =
+    "SELECT COALESCE(MAX(seq), 0) + 1 FROM application_history WHERE application_id = $1";
+
 pub(crate) const INSERT_NEXT_HISTORY: &str = "INSERT INTO application_history \
      (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) \
-     SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 \
-     FROM application_history WHERE application_id = $1";
+     VALUES ($1, $10, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(crate) const PENDING_SCREENING: &str =
     "SELECT id FROM applications WHERE state = 'submitted' ORDER BY submitted_at, id LIMIT $1";
@@ -152,21 +160,39 @@ pub(crate) const PENDING_SCREENING: &str =
 pub(crate) const PASSPORT_MATCHES: &str = "SELECT id, reference, mission_id, state FROM applications \
      WHERE passport_index = $1 AND id <> $2 AND state <> 'withdrawn' ORDER BY submitted_at, id";
 
-/// `seq` is MAX + 1, not a sequence or rowid default, so the log has no gaps: a rolled-back
-/// append takes its number with it. Callers make sure only one transaction appends at a time.
-pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_events \
-     (seq, at, actor, role, mission, action, object, outcome) \
-     SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM audit_events";
+/// The last event, whose seq and chain the next one continues. `seq` is the last + 1, not a
+/// sequence or rowid default, so the log has no gaps: a rolled-back append takes its number
+/// with it. Callers make sure only one transaction appends at a time.
+pub(crate) const LAST_AUDIT: &str = "SELECT seq, chain FROM audit_events ORDER BY seq DESC LIMIT 1";
 
-/// [`INSERT_AUDIT`] with `e` bound.
-pub(crate) fn insert_audit<'a, DB>(e: &'a AuditEvent) -> sqlx::query::Query<'static, DB, DB::Arguments>
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_events \
+     (seq, at, actor, role, mission, action, object, outcome, before_hash, after_hash, chain) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Before/after hashes of the row an event changed.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RowHashes {
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// [`INSERT_AUDIT`] with `e` bound, as the event after `last`.
+pub(crate) fn insert_audit<'a, DB>(
+    last: Option<(i64, Option<String>)>,
+    e: &'a AuditEvent,
+    hashes: RowHashes,
+) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>>
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    sqlx::query(INSERT_AUDIT)
+    let next = crate::audit_log::next_event(last, e, hashes.before.as_deref(), hashes.after.as_deref())?;
+    Ok(sqlx::query(INSERT_AUDIT)
+        .bind(next.seq)
         .bind(millis(e.at))
         .bind(e.actor.as_str())
         .bind(e.role.as_str())
@@ -174,10 +200,58 @@ where
         .bind(e.action.as_str())
         .bind(e.object.as_str())
         .bind(e.outcome.as_str())
+        .bind(hashes.before)
+        .bind(hashes.after)
+        .bind(next.chain))
 }
 
-pub(crate) const SELECT_AUDIT: &str = "SELECT seq, at, actor, role, mission, action, object, outcome \
-     FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+pub(crate) const SELECT_AUDIT: &str = "SELECT seq, at, actor, role, mission, action, object, outcome, \
+     before_hash, after_hash, chain FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+pub(crate) const AUDIT_SIZE: &str = "SELECT COUNT(*) FROM audit_events";
+
+/// Events written before the chain existed, oldest first (filled in once at migration).
+pub(crate) const UNCHAINED_AUDIT: &str = "SELECT seq, at, actor, role, mission, action, object, outcome, \
+     before_hash, after_hash, chain FROM audit_events WHERE chain IS NULL ORDER BY seq LIMIT 1000";
+pub(crate) const CHAIN_BEFORE: &str = "SELECT chain FROM audit_events WHERE seq = $1";
+pub(crate) const SET_CHAIN: &str = "UPDATE audit_events SET chain = $1 WHERE seq = $2 AND chain IS NULL";
+
+pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints (tree_size, root, note, at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING";
+pub(crate) const SELECT_CHECKPOINTS: &str =
+    "SELECT tree_size, root, note, at FROM audit_checkpoints ORDER BY tree_size";
+
+// Data keys.
+pub(crate) const SELECT_DATA_KEYS_OF: &str =
+    "SELECT version, kek_version, wrapped FROM data_keys WHERE mission_id = $1 ORDER BY version";
+pub(crate) const SELECT_ALL_DATA_KEYS: &str = "SELECT mission_id, version, kek_version, created_at, \
+     destroyed_at FROM data_keys ORDER BY mission_id, version";
+pub(crate) const MAX_DATA_KEY_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM data_keys WHERE mission_id = $1";
+/// A second process creating the same mission's key at the same moment loses quietly and
+/// reads the winner's.
+pub(crate) const INSERT_DATA_KEY: &str = "INSERT INTO data_keys \
+     (mission_id, version, kek_version, wrapped, created_at, destroyed_at) VALUES ($1, $2, $3, $4, $5, NULL) \
+     ON CONFLICT (mission_id, version) DO NOTHING";
+pub(crate) const REWRAP_DATA_KEY: &str = "UPDATE data_keys SET wrapped = $1, kek_version = $2 \
+     WHERE mission_id = $3 AND version = $4 AND kek_version = $5 AND wrapped IS NOT NULL";
+pub(crate) const DESTROY_DATA_KEY: &str = "UPDATE data_keys SET wrapped = NULL, destroyed_at = $1 \
+     WHERE mission_id = $2 AND version = $3 AND wrapped IS NOT NULL";
+
+/// A batch of a mission's rows for re-encryption, by id.
+pub(crate) const REENCRYPT_SCAN: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE mission_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+pub(crate) const HISTORY_SEALED: &str =
+    "SELECT seq, details FROM application_history WHERE application_id = $1 ORDER BY seq";
+/// Compare-and-set on the sealed text: a row changed since it was read is left for the next pass.
+pub(crate) const RESEAL_APPLICATION: &str =
+    "UPDATE applications SET details = $1, flags = $2 WHERE id = $3 AND details = $4 AND flags = $5";
+pub(crate) const RESEAL_HISTORY: &str =
+    "UPDATE application_history SET details = $1 WHERE application_id = $2 AND seq = $3 AND details = $4";
+/// Everything sealed under a mission's keys, for the check before old keys are destroyed.
+pub(crate) const MISSION_APPLICATIONS_SEALED: &str = "SELECT details, flags FROM applications WHERE mission_id = $1";
+pub(crate) const MISSION_HISTORY_SEALED: &str = "SELECT h.details FROM application_history h \
+     JOIN applications a ON a.id = h.application_id WHERE a.mission_id = $1";
 
 pub(crate) const COUNT_RECENT_AUDIT: &str = "SELECT COUNT(*) FROM audit_events \
      WHERE object = $1 AND action = $2 AND outcome = $3 AND at >= $4";
@@ -247,14 +321,17 @@ pub(crate) fn case_query(id: ApplicationId, scope: &Scope) -> Built {
     Built { sql: format!("SELECT {APPLICATION_COLUMNS} FROM applications{}", w.sql), binds: w.binds }
 }
 
+/// A case's history with its mission (whose keys open the sealed details). The WHERE clause
+/// names only columns of `applications`, which `application_history` does not share.
 pub(crate) fn history_query(id: ApplicationId, scope: &Scope) -> Built {
     let mut w = Where::new();
     w.eq("id", id.to_string());
     w.scope(scope);
     Built {
         sql: format!(
-            "SELECT seq, at, actor, actor_role, command, from_state, to_state, details, policy_version \
-             FROM application_history WHERE application_id IN (SELECT id FROM applications{}) ORDER BY seq",
+            "SELECT h.seq, h.at, h.actor, h.actor_role, h.command, h.from_state, h.to_state, h.details, \
+             h.policy_version, mission_id FROM application_history h \
+             JOIN applications ON applications.id = h.application_id{} ORDER BY h.seq",
             w.sql
         ),
         binds: w.binds,
@@ -351,29 +428,50 @@ impl StaffRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ApplicationRow {
-    id: String,
+    pub id: String,
     reference: String,
-    mission_id: String,
+    pub mission_id: String,
     state: String,
     version: i64,
-    details: String,
+    /// Sealed (see `crypto`).
+    pub details: String,
     submitted_at: i64,
     updated_at: i64,
     policy_version: String,
     recommended_by: Option<String>,
     recommendation: Option<String>,
-    flags: String,
+    /// Sealed (see `crypto`).
+    pub flags: String,
 }
 
 impl ApplicationRow {
-    pub(crate) fn into_record(self) -> Result<ApplicationRecord> {
+    /// The row's hash for the audit log: every column as stored, ciphertext and all.
+    pub(crate) fn hash(&self) -> String {
+        crate::crypto::row_hash(&[
+            self.id.as_bytes(),
+            self.reference.as_bytes(),
+            self.mission_id.as_bytes(),
+            self.state.as_bytes(),
+            &self.version.to_be_bytes(),
+            self.details.as_bytes(),
+            &self.submitted_at.to_be_bytes(),
+            &self.updated_at.to_be_bytes(),
+            self.policy_version.as_bytes(),
+            self.recommended_by.as_deref().unwrap_or("").as_bytes(),
+            self.recommendation.as_deref().unwrap_or("").as_bytes(),
+            self.flags.as_bytes(),
+        ])
+    }
+
+    /// The record, given the opened details and flags.
+    pub(crate) fn into_record(self, details: ApplicantDetails, flags: Vec<Flag>) -> Result<ApplicationRecord> {
         Ok(ApplicationRecord {
             id: uuid_id(&self.id, ApplicationId::parse, "applications.id")?,
             reference: reference(&self.reference)?,
             mission: mission_id(&self.mission_id, "applications.mission_id")?,
             state: state(&self.state, "applications.state")?,
             version: self.version,
-            details: from_json::<ApplicantDetails>(&self.details, "applications.details")?,
+            details,
             submitted_at: time(self.submitted_at, "applications.submitted_at")?,
             updated_at: time(self.updated_at, "applications.updated_at")?,
             policy_version: self.policy_version,
@@ -390,26 +488,29 @@ impl ApplicationRow {
                         .ok_or_else(|| corrupt("applications.recommendation", "is not a recommendation"))
                 })
                 .transpose()?,
-            flags: from_json::<Vec<Flag>>(&self.flags, "applications.flags")?,
+            flags,
         })
     }
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct HistoryRow {
-    seq: i64,
+    pub seq: i64,
     at: i64,
     actor: String,
     actor_role: String,
     command: String,
     from_state: String,
     to_state: String,
-    details: String,
+    /// Sealed (see `crypto`).
+    pub details: String,
     policy_version: String,
+    pub mission_id: String,
 }
 
 impl HistoryRow {
-    pub(crate) fn into_entry(self) -> Result<HistoryEntry> {
+    /// The entry, given the opened details.
+    pub(crate) fn into_entry(self, details: serde_json::Value) -> Result<HistoryEntry> {
         Ok(HistoryEntry {
             seq: self.seq,
             at: time(self.at, "application_history.at")?,
@@ -418,7 +519,7 @@ impl HistoryRow {
             command: self.command,
             from_state: state(&self.from_state, "application_history.from_state")?,
             to_state: state(&self.to_state, "application_history.to_state")?,
-            details: from_json(&self.details, "application_history.details")?,
+            details,
             policy_version: self.policy_version,
         })
     }
@@ -453,6 +554,9 @@ pub(crate) struct AuditRow {
     action: String,
     object: String,
     outcome: String,
+    before_hash: Option<String>,
+    after_hash: Option<String>,
+    chain: Option<String>,
 }
 
 impl AuditRow {
@@ -468,6 +572,49 @@ impl AuditRow {
                 object: self.object,
                 outcome: self.outcome,
             },
+            before_hash: self.before_hash,
+            after_hash: self.after_hash,
+            chain: self.chain,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CheckpointRow {
+    tree_size: i64,
+    root: String,
+    note: String,
+    at: i64,
+}
+
+impl CheckpointRow {
+    pub(crate) fn into_checkpoint(self) -> Result<crate::StoredCheckpoint> {
+        Ok(crate::StoredCheckpoint {
+            tree_size: self.tree_size,
+            root: self.root,
+            note: self.note,
+            at: time(self.at, "audit_checkpoints.at")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DataKeyInfoRow {
+    mission_id: String,
+    version: i64,
+    kek_version: i64,
+    created_at: i64,
+    destroyed_at: Option<i64>,
+}
+
+impl DataKeyInfoRow {
+    pub(crate) fn into_info(self) -> Result<crate::DataKeyInfo> {
+        Ok(crate::DataKeyInfo {
+            mission: self.mission_id,
+            version: self.version,
+            kek_version: self.kek_version,
+            created_at: time(self.created_at, "data_keys.created_at")?,
+            destroyed_at: self.destroyed_at.map(|t| time(t, "data_keys.destroyed_at")).transpose()?,
         })
     }
 }
@@ -544,12 +691,169 @@ macro_rules! impl_store {
             use chrono::{DateTime, Utc};
             use legion_domain::{ApplicationId, Mission, Reference, StaffId, Username};
 
+            use std::sync::Arc;
+
+            use legion_domain::MissionId;
+            use legion_domain::screening::Flag;
+
+            use $crate::crypto::{self, OpenError, Ring};
             use $crate::shared::{self as sql, query_as};
             use $crate::{
-                ApplicationRecord, AuditEvent, HistoryEntry, NewApplication, NewStaff, Page, PassportMatch,
-                QueueQuery, Result, Scope, StaffRecord, StateCount, Store, StoreError, StoredAuditEvent,
-                TransitionWrite,
+                ApplicationRecord, AuditEvent, CheckpointOutcome, DataKeyInfo, HistoryEntry, NewApplication,
+                NewStaff, Page, PassportMatch, QueueQuery, ReencryptBatch, Result, Scope, StaffRecord, StateCount,
+                Store, StoreError, StoredAuditEvent, StoredCheckpoint, TransitionWrite,
             };
+
+            fn system_event(at: DateTime<Utc>, mission: &str, action: &str, object: String) -> AuditEvent {
+                AuditEvent {
+                    at,
+                    actor: "system".into(),
+                    role: "system".into(),
+                    mission: Some(mission.to_owned()),
+                    action: action.into(),
+                    object,
+                    outcome: "ok".into(),
+                }
+            }
+
+            fn key_version(v: i64) -> Result<u32> {
+                u32::try_from(v).map_err(|_| StoreError::Internal("data key version out of range".into()))
+            }
+
+            /// Personal data goes in and out through these; no other method sees a key.
+            impl $store {
+                /// The mission's keys as stored now; `None` when it has no live key.
+                async fn reload_ring(&self, mission: &str) -> Result<Option<Arc<Ring>>> {
+                    let rows: Vec<crypto::DataKeyRow> = sqlx::query_as(sql::SELECT_DATA_KEYS_OF)
+                        .bind(mission)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    self.vault.install(mission, &rows)
+                }
+
+                /// The mission's keys for opening. Never call inside a write transaction: with
+                /// an in-memory `SQLite` database the reader is the writer.
+                async fn ring(&self, mission: &str) -> Result<Arc<Ring>> {
+                    if let Some(ring) = self.vault.cached(mission) {
+                        return Ok(ring);
+                    }
+                    self.reload_ring(mission).await?.ok_or(StoreError::Shredded)
+                }
+
+                /// The mission's keys for sealing new data, creating its data key when it has
+                /// none (its first application, or the first after its keys were shredded).
+                async fn ring_for_write(&self, mission: &str, at: DateTime<Utc>) -> Result<Arc<Ring>> {
+                    if let Some(ring) = self.vault.cached(mission) {
+                        return Ok(ring);
+                    }
+                    if let Some(ring) = self.reload_ring(mission).await? {
+                        return Ok(ring);
+                    }
+                    self.create_data_key(mission, at, "key.create").await?;
+                    self.reload_ring(mission).await?.ok_or_else(|| StoreError::Internal("data key vanished".into()))
+                }
+
+                /// Adds the mission's next data key (current from now on), with its audit event.
+                async fn create_data_key(&self, mission: &str, at: DateTime<Utc>, action: &str) -> Result<i64> {
+                    let mut tx = self.begin().await?;
+                    let max: i64 = sqlx::query_scalar(sql::MAX_DATA_KEY_VERSION)
+                        .bind(mission)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let version = max + 1;
+                    let (wrapped, kek_version) = self.vault.new_data_key(mission, key_version(version)?)?;
+                    sqlx::query(sql::INSERT_DATA_KEY)
+                        .bind(mission)
+                        .bind(version)
+                        .bind(i64::from(kek_version))
+                        .bind(wrapped)
+                        .bind(sql::millis(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let event = system_event(at, mission, action, format!("data_key:{mission}:{version}"));
+                    append(&mut tx, &event, sql::RowHashes::default()).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    self.vault.forget(mission);
+                    Ok(version)
+                }
+
+                /// Runs `open` with the mission's keys, reading them again once if the value
+                /// names a key version this process has not seen (rotated by another process).
+                async fn opened<T>(&self, mission: &str, open: impl Fn(&Ring) -> Result<T, OpenError>) -> Result<T> {
+                    let ring = self.ring(mission).await?;
+                    match open(&ring) {
+                        Ok(v) => return Ok(v),
+                        Err(OpenError::Store(e)) => return Err(e),
+                        Err(OpenError::Unknown(_)) => {}
+                    }
+                    let ring = self.reload_ring(mission).await?.ok_or(StoreError::Shredded)?;
+                    open(&ring).map_err(|e| match e {
+                        OpenError::Store(e) => e,
+                        OpenError::Unknown(v) => {
+                            StoreError::Internal(format!("data key {mission} v{v} is not in data_keys"))
+                        }
+                    })
+                }
+
+                async fn open_application(&self, row: sql::ApplicationRow) -> Result<ApplicationRecord> {
+                    let (details, flags) = self
+                        .opened(&row.mission_id.clone(), |ring| {
+                            let details = crypto::open_details(ring, &row.id, &row.details)?;
+                            let flags: Vec<Flag> = crypto::open_json(ring, crypto::FLAGS, &row.id, &row.flags)?;
+                            Ok((details, flags))
+                        })
+                        .await?;
+                    row.into_record(details, flags)
+                }
+
+                /// Fills in the chain of events written before it existed (once, at migration).
+                async fn chain_legacy_events(&self) -> Result<()> {
+                    loop {
+                        let rows: Vec<sql::AuditRow> =
+                            sqlx::query_as(sql::UNCHAINED_AUDIT).fetch_all(self.reader()).await.map_err(store_error)?;
+                        if rows.is_empty() {
+                            return Ok(());
+                        }
+                        let mut tx = self.begin().await?;
+                        for row in rows {
+                            let event = row.into_event()?;
+                            let prev: Option<Option<String>> = sqlx::query_scalar(sql::CHAIN_BEFORE)
+                                .bind(event.seq - 1)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(store_error)?;
+                            let last = prev.map(|chain| (event.seq - 1, chain));
+                            let next = crate::audit_log::next_event(
+                                last,
+                                &event.event,
+                                event.before_hash.as_deref(),
+                                event.after_hash.as_deref(),
+                            )?;
+                            if next.seq != event.seq {
+                                return Err(StoreError::Internal(format!("audit event {} follows a gap", event.seq)));
+                            }
+                            sqlx::query(sql::SET_CHAIN)
+                                .bind(next.chain)
+                                .bind(event.seq)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error)?;
+                        }
+                        tx.commit().await.map_err(store_error)?;
+                    }
+                }
+
+                async fn open_applications(&self, rows: Vec<sql::ApplicationRow>) -> Result<Vec<ApplicationRecord>> {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        out.push(self.open_application(row).await?);
+                    }
+                    Ok(out)
+                }
+            }
 
             #[async_trait::async_trait]
             impl Store for $store {
@@ -571,7 +875,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -594,7 +898,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -646,7 +950,7 @@ macro_rules! impl_store {
                             .await
                             .map_err(store_error)?;
                     }
-                    append(&mut tx, audit).await?;
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -672,7 +976,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -689,32 +993,51 @@ macro_rules! impl_store {
                 async fn delete_session(&self, token_hash: &str, audit: &AuditEvent) -> Result<()> {
                     let mut tx = self.begin().await?;
                     sqlx::query(sql::DELETE_SESSION).bind(token_hash).execute(&mut *tx).await.map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
                 async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()> {
+                    let id = app.id.to_string();
+                    let ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
+                    let details = crypto::seal_details(&ring, &id, &app.details)?;
+                    let flags = crypto::seal_json(&ring, crypto::FLAGS, &id, &[] as &[Flag])?;
+                    let first = crypto::seal_json(
+                        &ring,
+                        crypto::HISTORY_DETAILS,
+                        &format!("{id}/1"),
+                        &serde_json::Value::Object(serde_json::Map::new()),
+                    )?;
                     let mut tx = self.begin().await?;
                     sqlx::query(sql::INSERT_APPLICATION)
-                        .bind(app.id.to_string())
+                        .bind(&id)
                         .bind(app.reference.as_str())
                         .bind(app.mission.as_str())
                         .bind(&app.access_hash)
                         .bind(&app.passport_index)
-                        .bind(sql::to_json(&app.details, "applications.details")?)
+                        .bind(details)
                         .bind(sql::millis(app.submitted_at))
                         .bind(&app.policy_version)
+                        .bind(flags)
+                        .bind(&app.email_index)
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
                     sqlx::query(sql::INSERT_FIRST_HISTORY)
-                        .bind(app.id.to_string())
+                        .bind(&id)
                         .bind(sql::millis(app.submitted_at))
                         .bind(&app.policy_version)
+                        .bind(first)
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let hashes = sql::RowHashes { before: None, after: Some(after.hash()) };
+                    append(&mut tx, audit, hashes).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -729,7 +1052,10 @@ macro_rules! impl_store {
                         .fetch_optional(self.reader())
                         .await
                         .map_err(store_error)?;
-                    row.map(sql::ApplicationRow::into_record).transpose()
+                    match row {
+                        Some(row) => Ok(Some(self.open_application(row).await?)),
+                        None => Ok(None),
+                    }
                 }
 
                 async fn application_by_reference(
@@ -743,7 +1069,10 @@ macro_rules! impl_store {
                         .fetch_optional(self.reader())
                         .await
                         .map_err(store_error)?;
-                    row.map(sql::ApplicationRow::into_record).transpose()
+                    match row {
+                        Some(row) => Ok(Some(self.open_application(row).await?)),
+                        None => Ok(None),
+                    }
                 }
 
                 async fn case(&self, id: ApplicationId, scope: &Scope) -> Result<Option<ApplicationRecord>> {
@@ -751,7 +1080,10 @@ macro_rules! impl_store {
                         .fetch_optional(self.reader())
                         .await
                         .map_err(store_error)?;
-                    row.map(sql::ApplicationRow::into_record).transpose()
+                    match row {
+                        Some(row) => Ok(Some(self.open_application(row).await?)),
+                        None => Ok(None),
+                    }
                 }
 
                 async fn cases(&self, scope: &Scope, query: &QueueQuery) -> Result<Page<ApplicationRecord>> {
@@ -766,21 +1098,47 @@ macro_rules! impl_store {
                         .await
                         .map_err(store_error)?;
                     tx.rollback().await.map_err(store_error)?;
-                    Ok(Page { items: sql::collect(rows, sql::ApplicationRow::into_record)?, total })
+                    Ok(Page { items: self.open_applications(rows).await?, total })
                 }
 
                 async fn history(&self, id: ApplicationId, scope: &Scope) -> Result<Vec<HistoryEntry>> {
-                    let rows = query_as(&sql::history_query(id, scope))
+                    let rows: Vec<sql::HistoryRow> = query_as(&sql::history_query(id, scope))
                         .fetch_all(self.reader())
                         .await
                         .map_err(store_error)?;
-                    sql::collect(rows, sql::HistoryRow::into_entry)
+                    let Some(mission) = rows.first().map(|r| r.mission_id.clone()) else { return Ok(Vec::new()) };
+                    let details = self
+                        .opened(&mission, |ring| {
+                            rows.iter()
+                                .map(|r| {
+                                    let row = format!("{id}/{}", r.seq);
+                                    crypto::open_json::<serde_json::Value>(ring, crypto::HISTORY_DETAILS, &row, &r.details)
+                                })
+                                .collect::<Result<Vec<_>, OpenError>>()
+                        })
+                        .await?;
+                    rows.into_iter().zip(details).map(|(r, d)| r.into_entry(d)).collect()
                 }
 
                 async fn apply_transition(&self, write: &TransitionWrite<'_>, audit: &AuditEvent) -> Result<i64> {
                     let t = write.transition;
-                    let flags = write.flags.map(|f| sql::to_json(f, "applications.flags")).transpose()?;
+                    let id = write.id.to_string();
+                    // The keys are fetched before the transaction (see `ring`).
+                    let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
+                        .bind(&id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let mission = mission.ok_or(StoreError::NotFound)?;
+                    let ring = self.ring(&mission).await?;
+                    let flags = write.flags.map(|f| crypto::seal_json(&ring, crypto::FLAGS, &id, f)).transpose()?;
                     let mut tx = self.begin().await?;
+                    let before: Option<sql::ApplicationRow> = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
+                        .bind(&id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let before = before.ok_or(StoreError::NotFound)?;
                     let version: Option<i64> = sqlx::query_scalar(sql::UPDATE_FOR_TRANSITION)
                         .bind(t.to.as_str())
                         .bind(sql::millis(write.at))
@@ -788,7 +1146,7 @@ macro_rules! impl_store {
                         .bind(t.recommendation.map(|(by, _)| by.to_string()))
                         .bind(t.recommendation.map(|(_, r)| r.as_str()))
                         .bind(flags)
-                        .bind(write.id.to_string())
+                        .bind(&id)
                         .bind(write.expected_version)
                         .bind(t.from.as_str())
                         .fetch_optional(&mut *tx)
@@ -802,20 +1160,30 @@ macro_rules! impl_store {
                             .map_err(store_error)?;
                         return Err(if exists > 0 { StoreError::Conflict } else { StoreError::NotFound });
                     };
+                    let seq: i64 =
+                        sqlx::query_scalar(sql::NEXT_HISTORY_SEQ).bind(&id).fetch_one(&mut *tx).await.map_err(store_error)?;
+                    let details = crypto::seal_json(&ring, crypto::HISTORY_DETAILS, &format!("{id}/{seq}"), &t.details)?;
                     sqlx::query(sql::INSERT_NEXT_HISTORY)
-                        .bind(write.id.to_string())
+                        .bind(&id)
                         .bind(sql::millis(write.at))
                         .bind(write.actor.audit_id())
                         .bind(write.actor.audit_role())
                         .bind(t.command)
                         .bind(t.from.as_str())
                         .bind(t.to.as_str())
-                        .bind(sql::to_json(&t.details, "application_history.details")?)
+                        .bind(details)
                         .bind(&t.policy_version)
+                        .bind(seq)
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    append(&mut tx, audit).await?;
+                    let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let hashes = sql::RowHashes { before: Some(before.hash()), after: Some(after.hash()) };
+                    append(&mut tx, audit, hashes).await?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(version)
                 }
@@ -845,7 +1213,7 @@ macro_rules! impl_store {
 
                 async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
                     let mut tx = self.begin().await?;
-                    append(&mut tx, event).await?;
+                    append(&mut tx, event, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
                 }
 
@@ -881,6 +1249,207 @@ macro_rules! impl_store {
                     let rows =
                         sqlx::query_as(sql::STATE_COUNTS).fetch_all(self.reader()).await.map_err(store_error)?;
                     sql::collect(rows, sql::StateCountRow::into_count)
+                }
+
+                async fn audit_size(&self) -> Result<i64> {
+                    sqlx::query_scalar(sql::AUDIT_SIZE).fetch_one(self.reader()).await.map_err(store_error)
+                }
+
+                async fn insert_checkpoint(&self, c: &StoredCheckpoint) -> Result<CheckpointOutcome> {
+                    let mut tx = self.begin().await?;
+                    let inserted = sqlx::query(sql::INSERT_CHECKPOINT)
+                        .bind(c.tree_size)
+                        .bind(&c.root)
+                        .bind(&c.note)
+                        .bind(sql::millis(c.at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?
+                        .rows_affected();
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(if inserted == 0 { CheckpointOutcome::Exists } else { CheckpointOutcome::Stored })
+                }
+
+                async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+                    let rows =
+                        sqlx::query_as(sql::SELECT_CHECKPOINTS).fetch_all(self.reader()).await.map_err(store_error)?;
+                    sql::collect(rows, sql::CheckpointRow::into_checkpoint)
+                }
+
+                async fn data_keys(&self) -> Result<Vec<DataKeyInfo>> {
+                    let rows =
+                        sqlx::query_as(sql::SELECT_ALL_DATA_KEYS).fetch_all(self.reader()).await.map_err(store_error)?;
+                    sql::collect(rows, sql::DataKeyInfoRow::into_info)
+                }
+
+                async fn rewrap_data_keys(&self, audit: &AuditEvent) -> Result<u64> {
+                    let missions: Vec<String> = sqlx::query_scalar("SELECT DISTINCT mission_id FROM data_keys")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let mut tx = self.begin().await?;
+                    let mut changed = 0;
+                    for mission in &missions {
+                        let rows: Vec<crypto::DataKeyRow> = sqlx::query_as(sql::SELECT_DATA_KEYS_OF)
+                            .bind(mission)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                        for row in &rows {
+                            let Some((wrapped, kek_version)) = self.vault.rewrap(mission, row)? else { continue };
+                            changed += sqlx::query(sql::REWRAP_DATA_KEY)
+                                .bind(wrapped)
+                                .bind(i64::from(kek_version))
+                                .bind(mission)
+                                .bind(row.version)
+                                .bind(row.kek_version)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error)?
+                                .rows_affected();
+                        }
+                    }
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(changed)
+                }
+
+                async fn rotate_data_key(&self, mission: &MissionId, audit: &AuditEvent) -> Result<i64> {
+                    let version = self.create_data_key(mission.as_str(), audit.at, &audit.action).await?;
+                    Ok(version)
+                }
+
+                async fn reencrypt_batch(
+                    &self,
+                    mission: &MissionId,
+                    after: Option<ApplicationId>,
+                    limit: u32,
+                ) -> Result<ReencryptBatch> {
+                    let m = mission.as_str();
+                    let ring = self.reload_ring(m).await?.ok_or(StoreError::Shredded)?;
+                    let rows: Vec<sql::ApplicationRow> = sqlx::query_as(sql::REENCRYPT_SCAN)
+                        .bind(m)
+                        .bind(after.map_or_else(String::new, |a| a.to_string()))
+                        .bind(i64::from(limit.clamp(1, 10_000)))
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let current = ring.keyring.current().version().0;
+                    let stale = |text: &str| crypto::versions(text).iter().any(|v| *v != current);
+                    let scanned = rows.len() as u64;
+                    let next_after = if rows.len() < limit.clamp(1, 10_000) as usize {
+                        None
+                    } else {
+                        rows.last().map(|r| sql::application_id(&r.id)).transpose()?
+                    };
+                    let mut changed = 0;
+                    for row in &rows {
+                        let history: Vec<(i64, String)> = sqlx::query_as(sql::HISTORY_SEALED)
+                            .bind(&row.id)
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                        if !stale(&row.details) && !stale(&row.flags) && !history.iter().any(|(_, d)| stale(d)) {
+                            continue;
+                        }
+                        let open = |e: OpenError| match e {
+                            OpenError::Store(e) => e,
+                            OpenError::Unknown(v) => StoreError::Internal(format!("data key {m} v{v} is missing")),
+                        };
+                        let details = crypto::open_details(&ring, &row.id, &row.details).map_err(open)?;
+                        let flags: Vec<Flag> = crypto::open_json(&ring, crypto::FLAGS, &row.id, &row.flags).map_err(open)?;
+                        let mut tx = self.begin().await?;
+                        let done = sqlx::query(sql::RESEAL_APPLICATION)
+                            .bind(crypto::seal_details(&ring, &row.id, &details)?)
+                            .bind(crypto::seal_json(&ring, crypto::FLAGS, &row.id, &flags)?)
+                            .bind(&row.id)
+                            .bind(&row.details)
+                            .bind(&row.flags)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?
+                            .rows_affected();
+                        for (seq, sealed) in &history {
+                            let at = format!("{}/{seq}", row.id);
+                            let value: serde_json::Value =
+                                crypto::open_json(&ring, crypto::HISTORY_DETAILS, &at, sealed).map_err(open)?;
+                            sqlx::query(sql::RESEAL_HISTORY)
+                                .bind(crypto::seal_json(&ring, crypto::HISTORY_DETAILS, &at, &value)?)
+                                .bind(&row.id)
+                                .bind(seq)
+                                .bind(sealed)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error)?;
+                        }
+                        tx.commit().await.map_err(store_error)?;
+                        changed += done;
+                    }
+                    Ok(ReencryptBatch { next_after, scanned, changed })
+                }
+
+                async fn retire_data_keys(&self, mission: &MissionId, audit: &AuditEvent) -> Result<Vec<i64>> {
+                    let m = mission.as_str();
+                    let mut tx = self.begin().await?;
+                    let rows: Vec<crypto::DataKeyRow> =
+                        sqlx::query_as(sql::SELECT_DATA_KEYS_OF).bind(m).fetch_all(&mut *tx).await.map_err(store_error)?;
+                    let live: Vec<i64> = rows.iter().filter(|r| r.wrapped.is_some()).map(|r| r.version).collect();
+                    let Some(current) = live.iter().copied().max() else { return Ok(Vec::new()) };
+                    let old: Vec<i64> = live.into_iter().filter(|v| *v != current).collect();
+                    if old.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // Checked inside the writing transaction, so no row can be sealed under an
+                    // old key between the check and the destruction.
+                    let apps: Vec<(String, String)> = sqlx::query_as(sql::MISSION_APPLICATIONS_SEALED)
+                        .bind(m)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let history: Vec<String> = sqlx::query_scalar(sql::MISSION_HISTORY_SEALED)
+                        .bind(m)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let in_use = apps
+                        .iter()
+                        .flat_map(|(d, f)| [d, f])
+                        .chain(history.iter())
+                        .any(|text| crypto::versions(text).iter().any(|v| i64::from(*v) != current));
+                    if in_use {
+                        return Err(StoreError::Conflict);
+                    }
+                    for version in &old {
+                        sqlx::query(sql::DESTROY_DATA_KEY)
+                            .bind(sql::millis(audit.at))
+                            .bind(m)
+                            .bind(version)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    self.vault.forget(m);
+                    Ok(old)
+                }
+
+                async fn shred_mission(&self, mission: &MissionId, audit: &AuditEvent) -> Result<u64> {
+                    let m = mission.as_str();
+                    let mut tx = self.begin().await?;
+                    let destroyed = sqlx::query(
+                        "UPDATE data_keys SET wrapped = NULL, destroyed_at = $1 WHERE mission_id = $2 AND wrapped IS NOT NULL",
+                    )
+                    .bind(sql::millis(audit.at))
+                    .bind(m)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected();
+                    append(&mut tx, audit, sql::RowHashes::default()).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    self.vault.forget(m);
+                    Ok(destroyed)
                 }
             }
         };

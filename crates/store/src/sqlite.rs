@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::error::ErrorKind;
@@ -11,8 +12,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use crate::crypto::Vault;
 use crate::shared as sql;
-use crate::{AuditEvent, Result, StoreError};
+use crate::{AuditEvent, Keys, Result, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -30,16 +32,24 @@ const SQLITE_CANTOPEN: i32 = 14;
 const SQLITE_NOTADB: i32 = 26;
 
 /// Legion's data in one `SQLite` file.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    vault: Arc<Vault>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
     /// Opens the database a `sqlite:` URL names, creating the file and its directory if
     /// missing. Fails with `Config` if the file is not a `SQLite` database. Does not migrate.
-    pub async fn open(url: &str) -> Result<Self> {
+    /// Personal data is sealed under data keys wrapped by `keys`.
+    pub async fn open(url: &str, keys: Arc<Keys>) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
             .create_if_missing(true)
@@ -72,7 +82,7 @@ impl SqliteStore {
                 .await
                 .map_err(|e| open_error(&path, e))?
         };
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, vault: Arc::new(Vault::new(keys)) })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -153,8 +163,10 @@ fn duplicate_name(message: &str) -> &str {
 
 /// Appends the audit event as the last statement of a write transaction. `BEGIN IMMEDIATE`
 /// has made this the only writer, so MAX(seq) + 1 is unique and commits in order.
-async fn append(tx: &mut Transaction<'static, Sqlite>, e: &AuditEvent) -> Result<()> {
-    sql::insert_audit(e).execute(&mut **tx).await.map_err(store_error)?;
+async fn append(tx: &mut Transaction<'static, Sqlite>, e: &AuditEvent, hashes: sql::RowHashes) -> Result<()> {
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
+    sql::insert_audit(last, e, hashes)?.execute(&mut **tx).await.map_err(store_error)?;
     Ok(())
 }
 
@@ -165,7 +177,8 @@ sql::impl_store! {
         }
 
         async fn migrate(&self) -> Result<()> {
-            MIGRATOR.run(&self.writer).await.map_err(|e| sql::migrate_error(e, store_error))
+            MIGRATOR.run(&self.writer).await.map_err(|e| sql::migrate_error(e, store_error))?;
+            self.chain_legacy_events().await
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum AppError {
     /// Too many attempts; try again later.
     #[error("too many requests: {0}")]
     TooManyRequests(&'static str),
+    /// The personal data was destroyed (its mission's data key was shredded for retention).
+    #[error("gone")]
+    Gone,
     /// The service cannot take the request now.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Gone => StatusCode::GONE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,6 +74,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::Gone => "gone",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -84,6 +89,7 @@ impl AppError {
             AppError::Forbidden(m) | AppError::TooManyRequests(m) => (*m).into(),
             AppError::Conflict(m) | AppError::BadRequest(m) => m.clone(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
+            AppError::Gone => "The personal data of this record was destroyed under the retention rules.".into(),
             AppError::Unavailable(_) => "The service cannot take this request right now; try again shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
         }
@@ -125,6 +131,7 @@ impl From<StoreError> for AppError {
             }
             StoreError::Duplicate(what) => AppError::Conflict(format!("That {what} already exists.")),
             StoreError::Unavailable(m) => AppError::Unavailable(m),
+            StoreError::Shredded => AppError::Gone,
             StoreError::Config(m) | StoreError::Internal(m) => AppError::Internal(m),
         }
     }

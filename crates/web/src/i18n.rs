@@ -897,6 +897,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "The service cannot take this request right now. Please try again in a few minutes.",
         "Зараз сервіс не може обробити запит. Спробуйте, будь ласка, за кілька хвилин.",
     ),
+    ("error.gone.title", "Record destroyed", "Дані знищено"),
+    (
+        "error.gone.text",
+        "The personal data of this record was destroyed under the retention rules and cannot be shown.",
+        "Персональні дані цього запису знищено згідно з правилами зберігання; їх неможливо показати.",
+    ),
     ("error.home", "Go to the start page", "Перейти на головну сторінку"),
     ("error.staff_home", "Go to the staff workspace", "Перейти до робочого простору"),
     ("err.validation", "Some fields need your attention.", "Деякі поля потребують уваги."),

@@ -61,6 +61,15 @@ pub fn passport_index(state: &AppState, details: &ApplicantDetails) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The blind index of the applicant's e-mail address (trimmed, lower-cased): exact lookups
+/// without storing the address in the clear.
+pub fn email_index(state: &AppState, email: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+    mac.update(b"email\0");
+    mac.update(email.trim().to_lowercase().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Validates, routes and stores a new application; wakes the screening worker.
 /// Invalid input stores nothing.
 pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppError> {
@@ -81,6 +90,7 @@ pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppErro
     // 160 random bits, shown once; only its hash is stored.
     let access_code = base32(&state.random_bytes::<20>());
     let index = passport_index(state, &details);
+    let email = email_index(state, &details.email);
     for _ in 0..5 {
         let bits = u64::from_le_bytes(state.random_bytes());
         let reference = Reference::from_random(bits & ((1 << 40) - 1));
@@ -90,6 +100,7 @@ pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppErro
             mission: mission.id.clone(),
             access_hash: secret_hash(&access_code),
             passport_index: index.clone(),
+            email_index: email.clone(),
             details: details.clone(),
             submitted_at: now,
             policy_version: policy.version.clone(),

@@ -239,6 +239,7 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
         AppError::Forbidden(_) => ("error.forbidden.title", error_text(lang, err)),
         AppError::Unavailable(_) => ("error.unavailable.title", lang.t("error.unavailable.text").to_owned()),
         AppError::TooManyRequests(_) => ("error.throttled.title", error_text(lang, err)),
+        AppError::Gone => ("error.gone.title", lang.t("error.gone.text").to_owned()),
         AppError::Internal(_) | AppError::Unauthenticated | AppError::PayloadTooLarge => {
             ("error.internal.title", lang.t("error.internal.text").to_owned())
         }
@@ -274,6 +275,7 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::BadRequest(_) | AppError::PayloadTooLarge => "err.bad_request",
         AppError::TooManyRequests(_) => "err.throttled",
         AppError::Unavailable(_) => "error.unavailable.text",
+        AppError::Gone => "error.gone.text",
         AppError::Unauthenticated | AppError::Internal(_) => "error.internal.text",
     };
     lang.t(key).to_owned()

@@ -128,7 +128,8 @@ impl TestApp {
                 (url, Some(db))
             }
         };
-        let store: Arc<dyn Store> = legion_store::open(&url).await.unwrap();
+        let keys = Arc::new(legion_store::Keys::load_or_create(&dir.path().join("keys")).unwrap());
+        let store: Arc<dyn Store> = legion_store::open(&url, keys).await.unwrap();
         store.migrate().await.unwrap();
         for m in [
             mission("gb-london", "Embassy of Ukraine in the United Kingdom", &["GB", "IE"], false),
