@@ -43,6 +43,10 @@ uuid_id!(
     /// A staff account.
     StaffId
 );
+uuid_id!(
+    /// An uploaded document.
+    DocumentId
+);
 
 /// A mission (embassy or consulate), named by a short slug such as `us-washington`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]

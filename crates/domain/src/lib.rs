@@ -3,6 +3,7 @@
 pub mod application;
 pub mod clock;
 pub mod countries;
+pub mod documents;
 pub mod ids;
 pub mod lifecycle;
 pub mod policy;
@@ -13,7 +14,8 @@ pub mod validation;
 
 pub use application::{ApplicantDetails, MilitaryService, Travel};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use ids::{ApplicationId, CountryCode, MissionId, PassportNumber, Reference, StaffId, Username};
+pub use documents::{DocumentKind, DocumentType};
+pub use ids::{ApplicationId, CountryCode, DocumentId, MissionId, PassportNumber, Reference, StaffId, Username};
 pub use lifecycle::{Actor, CaseStatus, Command, DomainError, Recommendation, StaffActor, State, Transition};
 pub use policy::{Policy, PolicySet};
 pub use roles::{Permission, Role};

@@ -29,7 +29,7 @@ const MISSIONS: &[(&str, &str, &[&str], bool)] = &[
 ];
 
 /// (given, family, native name, nationality) — passport (Latin) form and original script.
-const PEOPLE: &[(&str, &str, Option<&str>, &str)] = &[
+pub(crate) const PEOPLE: &[(&str, &str, Option<&str>, &str)] = &[
     ("John", "Miller", None, "US"),
     ("Michael", "Johnson", None, "US"),
     ("Emily", "Davis", None, "US"),
@@ -100,6 +100,24 @@ fn current(n: &NewStaff) -> CurrentStaff {
     }
 }
 
+/// Creates the demo missions.
+pub(crate) async fn put_missions(store: &dyn legion_store::Store, clock: &dyn legion_domain::Clock) -> Result<()> {
+    for (id, name, covers, regional) in MISSIONS {
+        let m = Mission {
+            id: MissionId::parse(id).map_err(|e| anyhow!(e))?,
+            name: (*name).into(),
+            country: CountryCode::parse(&id[..2]).ok_or_else(|| anyhow!("bad country"))?,
+            covers: covers.iter().filter_map(|c| CountryCode::parse(c)).collect(),
+            regional: *regional,
+        };
+        store
+            .put_mission(&m, &crate::cli_audit(clock, "mission.put", format!("mission:{id}")))
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(())
+}
+
 /// Seeds the demo unless the database already has missions; prints how to sign in.
 pub async fn seed(state: &AppState, data_dir: &Path) -> Result<()> {
     let err = |e: legion_web::AppError| anyhow!("{e}");
@@ -109,20 +127,7 @@ pub async fn seed(state: &AppState, data_dir: &Path) -> Result<()> {
     }
     let password = crate::keys::random_password();
     let audit = |action: &str, object: String| crate::cli_audit(state.clock.as_ref(), action, object);
-    for (id, name, covers, regional) in MISSIONS {
-        let m = Mission {
-            id: MissionId::parse(id).map_err(|e| anyhow!(e))?,
-            name: (*name).into(),
-            country: CountryCode::parse(&id[..2]).ok_or_else(|| anyhow!("bad country"))?,
-            covers: covers.iter().filter_map(|c| CountryCode::parse(c)).collect(),
-            regional: *regional,
-        };
-        state
-            .store
-            .put_mission(&m, &audit("mission.put", format!("mission:{id}")))
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-    }
+    put_missions(state.store.as_ref(), state.clock.as_ref()).await?;
 
     let mut accounts: Vec<(String, Role, Option<String>)> = Vec::new();
     for (id, ..) in MISSIONS {

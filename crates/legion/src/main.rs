@@ -3,8 +3,12 @@
 // Doc comments on the CLI types are the `--help` text people read, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+mod audit_cmd;
+mod bench;
 mod demo;
+mod documents;
 mod keys;
+mod keys_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,11 +36,29 @@ struct DbArgs {
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data directory).
     #[arg(long, env = "LEGION_DB")]
     db: Option<String>,
+    /// Where uploaded documents go, sealed: s3://BUCKET/PREFIX (credentials from AWS_* variables)
+    /// or file:///DIR (default: the documents directory in the data directory).
+    #[arg(long, env = "LEGION_DOCUMENTS")]
+    documents: Option<String>,
+    /// The audit log's name, the first line of every signed checkpoint. Set once per deployment
+    /// (witnesses tell logs apart by it); changing it later makes older checkpoints fail.
+    #[arg(long, env = "LEGION_AUDIT_ORIGIN", default_value = keys::DEFAULT_AUDIT_ORIGIN)]
+    audit_origin: String,
 }
 
 impl DbArgs {
     fn url(&self) -> String {
         self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("legion.db").display()))
+    }
+
+    /// SQLite and key files in `dir`, every other setting at its default (benchmarks).
+    fn in_dir(dir: &std::path::Path) -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            db: DbArgs,
+        }
+        Only::parse_from([std::ffi::OsStr::new("legion"), "--data-dir".as_ref(), dir.as_os_str()]).db
     }
 
     /// Key files live beside the database, never in it.
@@ -45,15 +67,21 @@ impl DbArgs {
     }
 
     async fn open(&self) -> Result<Arc<dyn Store>> {
+        Ok(self.open_with_keys().await?.0)
+    }
+
+    /// The store and the key-encryption keys it seals under (which `legion keys` rotates).
+    async fn open_with_keys(&self) -> Result<(Arc<dyn Store>, Arc<legion_store::Keys>)> {
         let url = self.url();
         if url.starts_with("sqlite:") && self.db.is_none() {
             std::fs::create_dir_all(&self.data_dir)
                 .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
         }
         let keys = legion_store::Keys::load_or_create(&self.key_dir()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let store = legion_store::open(&url, Arc::new(keys)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let keys = Arc::new(keys);
+        let store = legion_store::open(&url, Arc::clone(&keys)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(&url)))?;
-        Ok(store)
+        Ok((store, keys))
     }
 }
 
@@ -87,6 +115,21 @@ enum Cmd {
     Missions {
         #[command(subcommand)]
         command: MissionsCmd,
+    },
+    /// Keys protecting personal data at rest: list, rotate, crypto-shred.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCmd,
+    },
+    /// The tamper-evident audit log: verify it, sign a checkpoint now, print the verifier key.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCmd,
+    },
+    /// Benchmarks: measured speed beside this machine's raw limits (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCmd,
     },
     /// Case counts per mission and state.
     Stats {
@@ -190,8 +233,9 @@ fn cli_audit(clock: &dyn Clock, action: &str, object: String) -> AuditEvent {
 }
 
 fn state_for(db: &DbArgs, store: Arc<dyn Store>, config: WebConfig) -> Result<AppState> {
-    let keys = keys::load_or_create(&db.key_dir())?;
-    Ok(AppState::new(store, Arc::new(SystemClock), Arc::new(OsRandom), PolicySet::builtin(), keys, config))
+    let keys = keys::load_or_create_for(&db.key_dir(), &db.audit_origin)?;
+    let documents = documents::open(db.documents.as_deref(), &db.data_dir)?;
+    Ok(AppState::new(store, documents, Arc::new(SystemClock), Arc::new(OsRandom), PolicySet::builtin(), keys, config))
 }
 
 #[tokio::main]
@@ -221,6 +265,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Users { command } => users(command).await,
         Cmd::Missions { command } => missions(command).await,
+        Cmd::Keys { command } => keys_cmd::run(command).await,
+        Cmd::Audit { command } => audit_cmd::run(command).await,
+        Cmd::Bench { command } => bench::run(command).await,
         Cmd::Stats { db, json } => {
             let store = db.open().await?;
             let counts = store.state_counts().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -245,6 +292,7 @@ async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool)
         tracing::warn!("no missions configured: add one with `legion missions add`, or start with --demo");
     }
     legion_web::service::spawn_screening_worker(state.clone());
+    legion_web::checkpoints::spawn_checkpointer(state.clone());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!("Legion listening on http://{addr} (database: {})", redact(&db.url()));

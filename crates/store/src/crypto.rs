@@ -9,7 +9,11 @@
 //!   (`identity`, `passport`, `contact`, `military`, `background`), each bound to its own
 //!   column name, so that one group cannot stand in for another;
 //! - `applications.flags` (screening explanations name ages and nationalities);
-//! - `application_history.details` (reasons, answers and notes are free text).
+//! - `application_history.details` (reasons, answers and notes are free text);
+//! - uploaded documents, which live in object storage: each is sealed under a key of its own
+//!   (`documents.content`, the raw envelope written as the object, bound to the document id),
+//!   and that key is sealed in `documents.content_key` like any column, so rotating a
+//!   mission's data key re-seals 32 bytes per document and never rewrites an object.
 //!
 //! An envelope is the base64 text of a `legion_vault` envelope: XChaCha20-Poly1305 with AAD =
 //! table | column | row id | key version, so a ciphertext moved to another row, column or
@@ -50,6 +54,13 @@ const BACKGROUND: Field = Field::new("applications", "details.background");
 pub(crate) const FLAGS: Field = Field::new("applications", "flags");
 /// `application_history.details`; the row id is `<application id>/<seq>`.
 pub(crate) const HISTORY_DETAILS: Field = Field::new("application_history", "details");
+/// The content of an uploaded document (stored in object storage, not in a column), sealed
+/// under the document's own key; the row id is the document id.
+const DOCUMENT_CONTENT: Field = Field::new("documents", "content");
+/// `documents.content_key`: the document's own key, sealed under the mission's keys.
+pub(crate) const DOCUMENT_KEY: Field = Field::new("documents", "content_key");
+/// The version a document's own key carries (each key seals one document only).
+const DOCUMENT_KEY_VERSION: KeyVersion = KeyVersion(1);
 
 /// How long a server trusts its cached keyring before reading `data_keys` again, so that a
 /// rotation made by another process reaches it.
@@ -148,6 +159,12 @@ impl Keys {
         self.keks.read().expect("kek lock").get(&version.0).cloned().ok_or_else(|| {
             StoreError::Config(format!("key-encryption key version {} is not in the key directory", version.0))
         })
+    }
+
+    /// The versions of the KEK files in the key directory, oldest first (read again now).
+    pub fn versions(&self) -> Result<Vec<u32>> {
+        self.reload()?;
+        Ok(self.keks.read().expect("kek lock").keys().copied().collect())
     }
 
     /// Creates the next KEK file and makes it current; returns its version. Data keys stay
@@ -254,6 +271,9 @@ impl Vault {
     /// A fresh data key of `version` for `mission`, wrapped under the current KEK.
     pub fn new_data_key(&self, mission: &str, version: u32) -> Result<(Vec<u8>, u32)> {
         let dek = DataKey::generate(KeyVersion(version), &mut rand::rngs::OsRng).map_err(|e| vault_error(&e))?;
+        // Another process (`legion keys rotate-kek`) may have made a newer KEK current since this
+        // one loaded the directory; a key wrapped under the old KEK would be lost with its file.
+        self.keys.reload()?;
         let kek = self.keys.current();
         let wrapped =
             legion_vault::wrap_key(&dek, &kek, mission, &mut rand::rngs::OsRng).map_err(|e| vault_error(&e))?;
@@ -303,6 +323,54 @@ fn open_bytes(ring: &Ring, field: Field, row: &str, text: &str) -> Result<Vec<u8
         Err(VaultError::UnknownKeyVersion(v)) => Err(OpenError::Unknown(v.0)),
         Err(e) => Err(StoreError::Internal(format!("stored {} does not open: {e}", what())).into()),
     }
+}
+
+/// Seals a document under a fresh key of its own. Returns the object (a raw envelope, not
+/// base64: it goes to object storage) and the key sealed under the mission's current data key
+/// (base64 text for `documents.content_key`).
+pub(crate) fn seal_document(ring: &Ring, row: &str, plaintext: &[u8]) -> Result<(Vec<u8>, String)> {
+    let failed = |e: VaultError| StoreError::Internal(format!("sealing a document: {e}"));
+    let key = DataKey::generate(DOCUMENT_KEY_VERSION, &mut rand::rngs::OsRng).map_err(failed)?;
+    let object =
+        legion_vault::seal(&key, &DOCUMENT_CONTENT.row(row), plaintext, &mut rand::rngs::OsRng).map_err(failed)?;
+    let sealed_key =
+        legion_vault::seal_key(&ring.keyring, &DOCUMENT_KEY.row(row), &key, &mut rand::rngs::OsRng).map_err(failed)?;
+    Ok((object, B64.encode(sealed_key)))
+}
+
+/// Opens a document's key from `documents.content_key`.
+fn open_document_key(ring: &Ring, row: &str, content_key: &str) -> Result<DataKey, OpenError> {
+    let envelope = B64
+        .decode(content_key)
+        .map_err(|_| StoreError::Internal("stored documents.content_key is not base64".into()))?;
+    match legion_vault::open_key(&ring.keyring, &DOCUMENT_KEY.row(row), &envelope, DOCUMENT_KEY_VERSION) {
+        Ok(key) => Ok(key),
+        Err(VaultError::UnknownKeyVersion(v)) if ring.destroyed.contains(&v.0) => Err(StoreError::Shredded.into()),
+        Err(VaultError::UnknownKeyVersion(v)) => Err(OpenError::Unknown(v.0)),
+        Err(e) => Err(StoreError::Internal(format!("stored documents.content_key does not open: {e}")).into()),
+    }
+}
+
+/// Opens what [`seal_document`] sealed.
+pub(crate) fn open_document(ring: &Ring, row: &str, content_key: &str, object: &[u8]) -> Result<Vec<u8>, OpenError> {
+    let key = open_document_key(ring, row, content_key)?;
+    match legion_vault::open(&key, &DOCUMENT_CONTENT.row(row), object) {
+        Ok(plain) => Ok(plain.expose_secret().to_vec()),
+        Err(e) => Err(StoreError::Internal(format!("a stored document does not open: {e}")).into()),
+    }
+}
+
+/// A document's key sealed again under the mission's current data key (the object is untouched).
+pub(crate) fn reseal_document_key(ring: &Ring, row: &str, content_key: &str) -> Result<String, OpenError> {
+    let key = open_document_key(ring, row, content_key)?;
+    let sealed = legion_vault::seal_key(&ring.keyring, &DOCUMENT_KEY.row(row), &key, &mut rand::rngs::OsRng)
+        .map_err(|e| StoreError::Internal(format!("sealing a document key: {e}")))?;
+    Ok(B64.encode(sealed))
+}
+
+/// SHA-256 of bytes, hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn encode<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Vec<u8>> {
@@ -384,4 +452,43 @@ pub(crate) fn row_hash(parts: &[&[u8]]) -> String {
         h.update(part);
     }
     hex::encode(h.finalize())
+}
+
+/// Seals one application's personal data exactly as the store does, without storage: what
+/// encryption costs per application, for the benchmark harness.
+pub struct SealProbe {
+    ring: Ring,
+}
+
+impl Default for SealProbe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SealProbe {
+    /// A probe with a fresh random data key.
+    pub fn new() -> Self {
+        let key = DataKey::generate(KeyVersion(1), &mut rand::rngs::OsRng).expect("the OS random source");
+        Self {
+            ring: Ring { keyring: Keyring::new(key), destroyed: BTreeSet::new(), loaded: std::time::Instant::now() },
+        }
+    }
+
+    /// Seals the details, the empty flags and the first history entry of application `id`, as
+    /// a submission does, and opens the details again, as reading the case does; returns the
+    /// sealed size in bytes.
+    pub fn seal_and_open(&self, id: &str, details: &ApplicantDetails) -> Result<usize> {
+        let sealed = seal_details(&self.ring, id, details)?;
+        let flags = seal_json(&self.ring, FLAGS, id, &[] as &[legion_domain::screening::Flag])?;
+        let history = seal_json(&self.ring, HISTORY_DETAILS, &format!("{id}/1"), &serde_json::json!({}))?;
+        let opened = open_details(&self.ring, id, &sealed).map_err(|e| match e {
+            OpenError::Store(e) => e,
+            OpenError::Unknown(v) => StoreError::Internal(format!("unknown key version {v}")),
+        })?;
+        if &opened != details {
+            return Err(StoreError::Internal("sealed details did not open to the same value".into()));
+        }
+        Ok(sealed.len() + flags.len() + history.len())
+    }
 }

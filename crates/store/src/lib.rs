@@ -8,6 +8,7 @@ mod crypto;
 mod postgres;
 mod shared;
 mod sqlite;
+mod verify;
 
 use std::sync::Arc;
 
@@ -15,15 +16,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use legion_domain::screening::Flag;
 use legion_domain::{
-    Actor, ApplicantDetails, ApplicationId, CaseStatus, Mission, MissionId, Recommendation, Reference, Role, StaffId,
-    State, Transition, Username,
+    Actor, ApplicantDetails, ApplicationId, CaseStatus, DocumentId, DocumentKind, DocumentType, Mission, MissionId,
+    Recommendation, Reference, Role, StaffId, State, Transition, Username,
 };
 use serde::Serialize;
 
 pub use audit_log::{CheckpointOutcome, StoredCheckpoint, leaf_bytes};
-pub use crypto::Keys;
+pub use crypto::{Keys, SealProbe};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use verify::{
+    VERIFY_PAGE, VerifyError, VerifyReport, read_audit_events, replay_audit_log, sign_checkpoint,
+    stored_checkpoint_source, verify_audit_log,
+};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +248,29 @@ pub struct StoredAuditEvent {
     pub chain: Option<String>,
 }
 
+/// A filtered page of the audit log, newest first. Every filter is optional; text filters
+/// compare exactly, except `action` and `object`, which match what starts with them (so
+/// `case.` finds every case command and `application:` every event on an application).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only actions starting with this.
+    pub action: Option<String>,
+    /// Only this actor (`system`, `applicant`, `anonymous`, `cli` or a staff id).
+    pub actor: Option<String>,
+    /// Only objects starting with this.
+    pub object: Option<String>,
+    /// Only this outcome (`ok`, `denied`, `failed`).
+    pub outcome: Option<String>,
+    /// Only events at or after this moment.
+    pub from: Option<DateTime<Utc>>,
+    /// Only events before this moment.
+    pub until: Option<DateTime<Utc>>,
+    /// Rows to skip.
+    pub offset: u32,
+    /// Rows to return (1–200).
+    pub limit: u32,
+}
+
 /// A mission's data key, as listed for operators (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DataKeyInfo {
@@ -333,6 +361,83 @@ pub struct PassportMatch {
     pub state: State,
 }
 
+/// A document's own key, sealed under its mission's data key: opaque outside the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedKey(String);
+
+impl std::fmt::Debug for SealedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedKey(..)")
+    }
+}
+
+/// A document's bytes sealed by the store, ready for object storage.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedDocument {
+    /// The envelope: what is written to object storage.
+    pub bytes: Vec<u8>,
+    /// SHA-256 (hex) of `bytes`, kept in the row to detect a swapped or altered object.
+    pub sha256: String,
+    /// The key `bytes` are sealed under, itself sealed: goes into the row.
+    pub content_key: SealedKey,
+}
+
+impl std::fmt::Debug for SealedDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedDocument")
+            .field("len", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .field("content_key", &self.content_key)
+            .finish()
+    }
+}
+
+/// A document to record, once its sealed object is in object storage.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// Id (random).
+    pub id: DocumentId,
+    /// The case it belongs to.
+    pub application: ApplicationId,
+    /// What it is.
+    pub kind: DocumentKind,
+    /// Its type, as recognised from its content.
+    pub content_type: DocumentType,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// Where the sealed object is (server-chosen, never the uploaded file name).
+    pub object_key: String,
+    /// SHA-256 (hex) of the sealed object.
+    pub sealed_sha256: String,
+    /// The document's key, sealed (from [`SealedDocument`]).
+    pub content_key: SealedKey,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// A stored document's record (the bytes are in object storage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    /// Id.
+    pub id: DocumentId,
+    /// The case it belongs to.
+    pub application: ApplicationId,
+    /// The case's mission, whose keys seal it.
+    pub mission: MissionId,
+    /// What it is.
+    pub kind: DocumentKind,
+    /// Its type.
+    pub content_type: DocumentType,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// Where the sealed object is.
+    pub object_key: String,
+    /// SHA-256 (hex) of the sealed object.
+    pub sealed_sha256: String,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
+}
+
 /// Storage for everything Legion keeps. Implemented for `SQLite` and `PostgreSQL`; one
 /// contract suite (`tests/contract.rs`) runs against both.
 #[async_trait]
@@ -402,6 +507,26 @@ pub trait Store: Send + Sync + 'static {
     /// Other cases with the same passport index.
     async fn passport_matches(&self, passport_index: &str, except: ApplicationId) -> Result<Vec<PassportMatch>>;
 
+    /// Seals a document's bytes under a fresh key of its own, bound to the document id, and
+    /// seals that key under the mission's current data key. Only the store holds keys: this is
+    /// the one way to seal a document.
+    async fn seal_document(&self, mission: &MissionId, id: DocumentId, bytes: &[u8]) -> Result<SealedDocument>;
+    /// Opens a document's sealed object after checking it is the object its row names
+    /// (`Internal` if its hash differs; `NotFound` if the row is gone; `Shredded` if its
+    /// mission's keys were destroyed).
+    async fn open_document(&self, document: &DocumentRecord, sealed: &[u8]) -> Result<Vec<u8>>;
+    /// Records a document with its audit event. `NotFound` if the case does not exist.
+    async fn insert_document(&self, document: &NewDocument, audit: &AuditEvent) -> Result<()>;
+    /// A case's documents, oldest first; `None` when the case is not within `scope`.
+    async fn documents(&self, application: ApplicationId, scope: &Scope) -> Result<Option<Vec<DocumentRecord>>>;
+    /// One document of a case, if the case is within `scope`.
+    async fn document(
+        &self,
+        application: ApplicationId,
+        id: DocumentId,
+        scope: &Scope,
+    ) -> Result<Option<DocumentRecord>>;
+
     /// Appends a standalone audit event (sign-in failures, denied requests, reads).
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
     /// How many audit events with this action, object and outcome were recorded at or after
@@ -409,6 +534,8 @@ pub trait Store: Send + Sync + 'static {
     async fn count_recent_audit(&self, action: &str, object: &str, outcome: &str, since: DateTime<Utc>) -> Result<i64>;
     /// Audit events with `seq > after`, oldest first.
     async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<StoredAuditEvent>>;
+    /// Audit events matching `query`, newest first, with how many match in all.
+    async fn search_audit(&self, query: &AuditQuery) -> Result<Page<StoredAuditEvent>>;
 
     /// Case counts per mission and state.
     async fn state_counts(&self) -> Result<Vec<StateCount>>;
@@ -419,6 +546,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<CheckpointOutcome>;
     /// Every stored checkpoint, smallest first.
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>>;
+    /// The stored checkpoint that covers the most events, if any.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
 
     /// Every data key (without key material), by mission and version.
     async fn data_keys(&self) -> Result<Vec<DataKeyInfo>>;

@@ -127,6 +127,19 @@ async fn append(tx: &mut Transaction<'static, Postgres>, e: &AuditEvent, hashes:
     Ok(())
 }
 
+/// The dialect the common methods run in.
+type Db = sqlx::Postgres;
+
+/// Whether a data key is still live, read in the writing transaction. `FOR SHARE` makes a
+/// concurrent shredding or retirement wait until this write commits (and then see its rows).
+const KEY_LIVE: &str =
+    "SELECT version FROM data_keys WHERE mission_id = $1 AND version = $2 AND wrapped IS NOT NULL FOR SHARE";
+
+/// A mission's data keys, locked by the transaction that destroys some of them: a writer that
+/// checks a key afterwards waits, then finds it destroyed and seals under a live one.
+const LOCK_MISSION_KEYS: &str =
+    "SELECT version, kek_version, wrapped FROM data_keys WHERE mission_id = $1 ORDER BY version FOR UPDATE";
+
 sql::impl_store! {
     impl Store for PgStore {
         fn backend(&self) -> &'static str {

@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use legion_domain::screening::Flag;
 use legion_domain::{
-    ApplicantDetails, ApplicationId, CountryCode, Mission, MissionId, Recommendation, Reference, Role, StaffId, State,
-    Username,
+    ApplicantDetails, ApplicationId, CountryCode, DocumentId, DocumentKind, DocumentType, Mission, MissionId,
+    Recommendation, Reference, Role, StaffId, State, Username,
 };
 
 use crate::{
-    ApplicationRecord, AuditEvent, HistoryEntry, PassportMatch, QueueQuery, QueueSort, Result, Scope, StaffRecord,
-    StateCount, StoreError, StoredAuditEvent,
+    ApplicationRecord, AuditEvent, DocumentRecord, HistoryEntry, NewDocument, PassportMatch, QueueQuery, QueueSort,
+    Result, Scope, StaffRecord, StateCount, StoreError, StoredAuditEvent,
 };
 
 /// The most rows one page of a queue may hold.
@@ -220,6 +220,8 @@ pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints (tree_
      VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING";
 pub(crate) const SELECT_CHECKPOINTS: &str =
     "SELECT tree_size, root, note, at FROM audit_checkpoints ORDER BY tree_size";
+pub(crate) const LATEST_CHECKPOINT: &str =
+    "SELECT tree_size, root, note, at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1";
 
 // Data keys.
 pub(crate) const SELECT_DATA_KEYS_OF: &str =
@@ -252,6 +254,19 @@ pub(crate) const RESEAL_HISTORY: &str =
 pub(crate) const MISSION_APPLICATIONS_SEALED: &str = "SELECT details, flags FROM applications WHERE mission_id = $1";
 pub(crate) const MISSION_HISTORY_SEALED: &str = "SELECT h.details FROM application_history h \
      JOIN applications a ON a.id = h.application_id WHERE a.mission_id = $1";
+
+// Documents.
+pub(crate) const INSERT_DOCUMENT: &str = "INSERT INTO documents \
+     (id, application_id, kind, content_type, size, object_key, sealed_sha256, content_key, uploaded_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// A mission's sealed document keys, for the check before old data keys are destroyed.
+pub(crate) const MISSION_DOCUMENT_KEYS: &str = "SELECT d.content_key FROM documents d \
+     JOIN applications a ON a.id = d.application_id WHERE a.mission_id = $1";
+pub(crate) const DOCUMENT_KEY_OF: &str = "SELECT content_key FROM documents WHERE id = $1";
+pub(crate) const DOCUMENT_KEYS_OF_APPLICATION: &str =
+    "SELECT id, content_key FROM documents WHERE application_id = $1 ORDER BY id";
+/// Compare-and-set, like the other re-sealing updates.
+pub(crate) const RESEAL_DOCUMENT_KEY: &str = "UPDATE documents SET content_key = $1 WHERE id = $2 AND content_key = $3";
 
 pub(crate) const COUNT_RECENT_AUDIT: &str = "SELECT COUNT(*) FROM audit_events \
      WHERE object = $1 AND action = $2 AND outcome = $3 AND at >= $4";
@@ -338,6 +353,33 @@ pub(crate) fn history_query(id: ApplicationId, scope: &Scope) -> Built {
     }
 }
 
+const DOCUMENT_COLUMNS: &str = "applications.id AS application_id, applications.mission_id, d.id, d.kind, \
+     d.content_type, d.size, d.object_key, d.sealed_sha256, d.uploaded_at";
+
+/// A case's documents, or one of them. The case row comes back even when it has no
+/// documents (its document columns NULL), so that "no documents" and "not in scope" differ.
+/// The WHERE clause names the case's id qualified, since both tables have an `id`, and the
+/// scope's columns (`mission_id`, `state`) exist only in `applications`.
+pub(crate) fn documents_query(application: ApplicationId, document: Option<DocumentId>, scope: &Scope) -> Built {
+    let mut w = Where::new();
+    w.eq("applications.id", application.to_string());
+    w.scope(scope);
+    let (join, order) = match document {
+        None => ("LEFT JOIN", " ORDER BY d.uploaded_at, d.id"),
+        Some(id) => {
+            w.eq("d.id", id.to_string());
+            ("JOIN", "")
+        }
+    };
+    Built {
+        sql: format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM applications {join} documents d ON d.application_id = applications.id{}{order}",
+            w.sql
+        ),
+        binds: w.binds,
+    }
+}
+
 /// A page of a queue: the count query, the page query (whose last two parameters, after
 /// `binds`, are the limit and the offset), and the clamped limit.
 pub(crate) struct CasesQuery {
@@ -367,6 +409,47 @@ pub(crate) fn cases_query(scope: &Scope, query: &QueueQuery) -> CasesQuery {
     write!(page, " LIMIT ${} OFFSET ${}", n + 1, n + 2).expect("writing to a String");
     CasesQuery {
         count: Built { sql: format!("SELECT COUNT(*) FROM applications{}", w.sql), binds: w.binds.clone() },
+        page: Built { sql: page, binds: w.binds },
+        limit: i64::from(query.limit.clamp(1, MAX_PAGE)),
+        offset: i64::from(query.offset),
+    }
+}
+
+/// A page of the audit log, newest first, for the filters of `query` (see [`crate::AuditQuery`]).
+/// Prefixes are compared with `substr` on characters, which reads (and matches case) the same
+/// in both dialects where `LIKE` would not; times and lengths are bound as text and cast.
+pub(crate) fn audit_search_query(query: &crate::AuditQuery) -> CasesQuery {
+    let mut w = Where::new();
+    for (column, prefix) in [("action", &query.action), ("object", &query.object)] {
+        if let Some(prefix) = prefix {
+            w.binds.push(prefix.chars().count().to_string());
+            w.binds.push(prefix.clone());
+            let n = w.binds.len();
+            w.and(&format!("substr({column}, 1, CAST(${} AS INTEGER)) = ${n}", n - 1));
+        }
+    }
+    if let Some(actor) = &query.actor {
+        w.eq("actor", actor.clone());
+    }
+    if let Some(outcome) = &query.outcome {
+        w.eq("outcome", outcome.clone());
+    }
+    for (op, at) in [(">=", query.from), ("<", query.until)] {
+        if let Some(at) = at {
+            w.binds.push(millis(at).to_string());
+            let n = w.binds.len();
+            w.and(&format!("at {op} CAST(${n} AS BIGINT)"));
+        }
+    }
+    let n = w.binds.len();
+    let mut page = format!(
+        "SELECT seq, at, actor, role, mission, action, object, outcome, before_hash, after_hash, chain \
+         FROM audit_events{} ORDER BY seq DESC",
+        w.sql
+    );
+    write!(page, " LIMIT ${} OFFSET ${}", n + 1, n + 2).expect("writing to a String");
+    CasesQuery {
+        count: Built { sql: format!("SELECT COUNT(*) FROM audit_events{}", w.sql), binds: w.binds.clone() },
         page: Built { sql: page, binds: w.binds },
         limit: i64::from(query.limit.clamp(1, MAX_PAGE)),
         offset: i64::from(query.offset),
@@ -619,6 +702,57 @@ impl DataKeyInfoRow {
     }
 }
 
+/// A case with one of its documents, or with none (every `d.` column NULL).
+#[derive(sqlx::FromRow)]
+pub(crate) struct DocumentRow {
+    application_id: String,
+    mission_id: String,
+    id: Option<String>,
+    kind: Option<String>,
+    content_type: Option<String>,
+    size: Option<i64>,
+    object_key: Option<String>,
+    sealed_sha256: Option<String>,
+    uploaded_at: Option<i64>,
+}
+
+impl DocumentRow {
+    /// The document, or `None` for the row of a case without documents.
+    pub(crate) fn into_record(self) -> Result<Option<DocumentRecord>> {
+        let Some(id) = self.id else { return Ok(None) };
+        let missing = || corrupt("documents", "has a NULL column");
+        Ok(Some(DocumentRecord {
+            id: uuid_id(&id, DocumentId::parse, "documents.id")?,
+            application: application_id(&self.application_id)?,
+            mission: mission_id(&self.mission_id, "applications.mission_id")?,
+            kind: DocumentKind::parse(self.kind.as_deref().ok_or_else(missing)?)
+                .ok_or_else(|| corrupt("documents.kind", "is not a document kind"))?,
+            content_type: DocumentType::parse(self.content_type.as_deref().ok_or_else(missing)?)
+                .ok_or_else(|| corrupt("documents.content_type", "is not an accepted type"))?,
+            size: u64::try_from(self.size.ok_or_else(missing)?)
+                .map_err(|_| corrupt("documents.size", "is negative"))?,
+            object_key: self.object_key.ok_or_else(missing)?,
+            sealed_sha256: self.sealed_sha256.ok_or_else(missing)?,
+            uploaded_at: time(self.uploaded_at.ok_or_else(missing)?, "documents.uploaded_at")?,
+        }))
+    }
+}
+
+/// The hash of a document row as inserted, for its audit event.
+pub(crate) fn document_hash(d: &NewDocument) -> String {
+    crate::crypto::row_hash(&[
+        d.id.to_string().as_bytes(),
+        d.application.to_string().as_bytes(),
+        d.kind.as_str().as_bytes(),
+        d.content_type.mime().as_bytes(),
+        &d.size.to_be_bytes(),
+        d.object_key.as_bytes(),
+        d.sealed_sha256.as_bytes(),
+        d.content_key.0.as_bytes(),
+        &millis(d.uploaded_at).to_be_bytes(),
+    ])
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct StateCountRow {
     mission_id: String,
@@ -699,10 +833,12 @@ macro_rules! impl_store {
             use $crate::crypto::{self, OpenError, Ring};
             use $crate::shared::{self as sql, query_as};
             use $crate::{
-                ApplicationRecord, AuditEvent, CheckpointOutcome, DataKeyInfo, HistoryEntry, NewApplication,
-                NewStaff, Page, PassportMatch, QueueQuery, ReencryptBatch, Result, Scope, StaffRecord, StateCount,
-                Store, StoreError, StoredAuditEvent, StoredCheckpoint, TransitionWrite,
+                ApplicationRecord, AuditEvent, CheckpointOutcome, DataKeyInfo, DocumentRecord, HistoryEntry,
+                NewApplication, NewDocument, NewStaff, Page, PassportMatch, QueueQuery, ReencryptBatch, Result, Scope,
+                SealedDocument, StaffRecord, StateCount, Store, StoreError, StoredAuditEvent, StoredCheckpoint,
+                TransitionWrite,
             };
+            use legion_domain::DocumentId;
 
             fn system_event(at: DateTime<Utc>, mission: &str, action: &str, object: String) -> AuditEvent {
                 AuditEvent {
@@ -714,6 +850,22 @@ macro_rules! impl_store {
                     object,
                     outcome: "ok".into(),
                 }
+            }
+
+            /// Whether `ring`'s current key is still live, checked inside the writing transaction:
+            /// a key destroyed since this process cached it must not seal anything new.
+            async fn key_is_live(tx: &mut sqlx::Transaction<'static, Db>, mission: &str, ring: &Ring) -> Result<bool> {
+                version_is_live(tx, mission, ring.keyring.current().version().0).await
+            }
+
+            async fn version_is_live(tx: &mut sqlx::Transaction<'static, Db>, mission: &str, version: u32) -> Result<bool> {
+                let live: Option<i64> = sqlx::query_scalar(KEY_LIVE)
+                    .bind(mission)
+                    .bind(i64::from(version))
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+                Ok(live.is_some())
             }
 
             fn key_version(v: i64) -> Result<u32> {
@@ -750,12 +902,14 @@ macro_rules! impl_store {
                     if let Some(ring) = self.reload_ring(mission).await? {
                         return Ok(ring);
                     }
-                    self.create_data_key(mission, at, "key.create").await?;
+                    self.create_data_key(mission, &system_event(at, mission, "key.create", String::new())).await?;
                     self.reload_ring(mission).await?.ok_or_else(|| StoreError::Internal("data key vanished".into()))
                 }
 
-                /// Adds the mission's next data key (current from now on), with its audit event.
-                async fn create_data_key(&self, mission: &str, at: DateTime<Utc>, action: &str) -> Result<i64> {
+                /// Adds the mission's next data key (current from now on), with `by` (who, when,
+                /// which action) as its audit event, naming the new key as the object.
+                async fn create_data_key(&self, mission: &str, by: &AuditEvent) -> Result<i64> {
+                    let at = by.at;
                     let mut tx = self.begin().await?;
                     let max: i64 = sqlx::query_scalar(sql::MAX_DATA_KEY_VERSION)
                         .bind(mission)
@@ -773,7 +927,11 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    let event = system_event(at, mission, action, format!("data_key:{mission}:{version}"));
+                    let event = AuditEvent {
+                        mission: Some(mission.to_owned()),
+                        object: format!("data_key:{mission}:{version}"),
+                        ..by.clone()
+                    };
                     append(&mut tx, &event, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)?;
                     self.vault.forget(mission);
@@ -999,7 +1157,18 @@ macro_rules! impl_store {
 
                 async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()> {
                     let id = app.id.to_string();
-                    let ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
+                    let mut ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
+                    let mut tx = self.begin().await?;
+                    if !key_is_live(&mut tx, app.mission.as_str(), &ring).await? {
+                        // Destroyed since it was cached (shredded or retired by another process).
+                        tx.rollback().await.map_err(store_error)?;
+                        self.vault.forget(app.mission.as_str());
+                        ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
+                        tx = self.begin().await?;
+                        if !key_is_live(&mut tx, app.mission.as_str(), &ring).await? {
+                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                        }
+                    }
                     let details = crypto::seal_details(&ring, &id, &app.details)?;
                     let flags = crypto::seal_json(&ring, crypto::FLAGS, &id, &[] as &[Flag])?;
                     let first = crypto::seal_json(
@@ -1008,7 +1177,6 @@ macro_rules! impl_store {
                         &format!("{id}/1"),
                         &serde_json::Value::Object(serde_json::Map::new()),
                     )?;
-                    let mut tx = self.begin().await?;
                     sqlx::query(sql::INSERT_APPLICATION)
                         .bind(&id)
                         .bind(app.reference.as_str())
@@ -1130,9 +1298,18 @@ macro_rules! impl_store {
                         .await
                         .map_err(store_error)?;
                     let mission = mission.ok_or(StoreError::NotFound)?;
-                    let ring = self.ring(&mission).await?;
-                    let flags = write.flags.map(|f| crypto::seal_json(&ring, crypto::FLAGS, &id, f)).transpose()?;
+                    let mut ring = self.ring(&mission).await?;
                     let mut tx = self.begin().await?;
+                    if !key_is_live(&mut tx, &mission, &ring).await? {
+                        tx.rollback().await.map_err(store_error)?;
+                        self.vault.forget(&mission);
+                        ring = self.ring(&mission).await?;
+                        tx = self.begin().await?;
+                        if !key_is_live(&mut tx, &mission, &ring).await? {
+                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                        }
+                    }
+                    let flags = write.flags.map(|f| crypto::seal_json(&ring, crypto::FLAGS, &id, f)).transpose()?;
                     let before: Option<sql::ApplicationRow> = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
                         .bind(&id)
                         .fetch_optional(&mut *tx)
@@ -1211,6 +1388,106 @@ macro_rules! impl_store {
                     sql::collect(rows, sql::PassportMatchRow::into_match)
                 }
 
+                async fn seal_document(
+                    &self,
+                    mission: &MissionId,
+                    id: DocumentId,
+                    bytes: &[u8],
+                ) -> Result<SealedDocument> {
+                    let ring = self.ring(mission.as_str()).await?;
+                    let (sealed, content_key) = crypto::seal_document(&ring, &id.to_string(), bytes)?;
+                    Ok(SealedDocument {
+                        sha256: crypto::sha256_hex(&sealed),
+                        bytes: sealed,
+                        content_key: $crate::SealedKey(content_key),
+                    })
+                }
+
+                async fn open_document(&self, document: &DocumentRecord, sealed: &[u8]) -> Result<Vec<u8>> {
+                    // The AEAD alone would refuse another document's object; the hash also
+                    // refuses an object altered or replaced in storage before any key is used.
+                    if crypto::sha256_hex(sealed) != document.sealed_sha256 {
+                        return Err(StoreError::Internal(format!(
+                            "the stored object of document {} is not the one its row names",
+                            document.id
+                        )));
+                    }
+                    let id = document.id.to_string();
+                    let content_key: Option<String> = sqlx::query_scalar(sql::DOCUMENT_KEY_OF)
+                        .bind(&id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let content_key = content_key.ok_or(StoreError::NotFound)?;
+                    self.opened(document.mission.as_str(), |ring| {
+                        crypto::open_document(ring, &id, &content_key, sealed)
+                    })
+                    .await
+                }
+
+                async fn insert_document(&self, d: &NewDocument, audit: &AuditEvent) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    // The document's key was sealed before this transaction: its data key must
+                    // still be live now, or the document would be born shredded.
+                    let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
+                        .bind(d.application.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let mission = mission.ok_or(StoreError::NotFound)?;
+                    for version in crypto::versions(&d.content_key.0) {
+                        if !version_is_live(&mut tx, &mission, version).await? {
+                            self.vault.forget(&mission);
+                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                        }
+                    }
+                    sqlx::query(sql::INSERT_DOCUMENT)
+                        .bind(d.id.to_string())
+                        .bind(d.application.to_string())
+                        .bind(d.kind.as_str())
+                        .bind(d.content_type.mime())
+                        .bind(i64::try_from(d.size).map_err(|_| StoreError::Internal("document too large".into()))?)
+                        .bind(&d.object_key)
+                        .bind(&d.sealed_sha256)
+                        .bind(&d.content_key.0)
+                        .bind(sql::millis(d.uploaded_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let hashes = sql::RowHashes { before: None, after: Some(sql::document_hash(d)) };
+                    append(&mut tx, audit, hashes).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+
+                async fn documents(
+                    &self,
+                    application: ApplicationId,
+                    scope: &Scope,
+                ) -> Result<Option<Vec<DocumentRecord>>> {
+                    let rows: Vec<sql::DocumentRow> = query_as(&sql::documents_query(application, None, scope))
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    if rows.is_empty() {
+                        return Ok(None);
+                    }
+                    let records: Vec<Option<DocumentRecord>> = sql::collect(rows, sql::DocumentRow::into_record)?;
+                    Ok(Some(records.into_iter().flatten().collect()))
+                }
+
+                async fn document(
+                    &self,
+                    application: ApplicationId,
+                    id: DocumentId,
+                    scope: &Scope,
+                ) -> Result<Option<DocumentRecord>> {
+                    let row: Option<sql::DocumentRow> = query_as(&sql::documents_query(application, Some(id), scope))
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    Ok(row.map(sql::DocumentRow::into_record).transpose()?.flatten())
+                }
+
                 async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
                     let mut tx = self.begin().await?;
                     append(&mut tx, event, sql::RowHashes::default()).await?;
@@ -1225,6 +1502,21 @@ macro_rules! impl_store {
                         .await
                         .map_err(store_error)?;
                     sql::collect(rows, sql::AuditRow::into_event)
+                }
+
+                async fn search_audit(&self, query: &crate::AuditQuery) -> Result<Page<StoredAuditEvent>> {
+                    let q = sql::audit_search_query(query);
+                    // One snapshot, so the total and the page agree.
+                    let mut tx = self.snapshot().await?;
+                    let (total,): (i64,) = query_as(&q.count).fetch_one(&mut *tx).await.map_err(store_error)?;
+                    let rows: Vec<sql::AuditRow> = query_as(&q.page)
+                        .bind(q.limit)
+                        .bind(q.offset)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    tx.rollback().await.map_err(store_error)?;
+                    Ok(Page { items: sql::collect(rows, sql::AuditRow::into_event)?, total })
                 }
 
                 async fn count_recent_audit(
@@ -1276,6 +1568,14 @@ macro_rules! impl_store {
                     sql::collect(rows, sql::CheckpointRow::into_checkpoint)
                 }
 
+                async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+                    let row: Option<sql::CheckpointRow> = sqlx::query_as(sql::LATEST_CHECKPOINT)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    row.map(sql::CheckpointRow::into_checkpoint).transpose()
+                }
+
                 async fn data_keys(&self) -> Result<Vec<DataKeyInfo>> {
                     let rows =
                         sqlx::query_as(sql::SELECT_ALL_DATA_KEYS).fetch_all(self.reader()).await.map_err(store_error)?;
@@ -1315,7 +1615,7 @@ macro_rules! impl_store {
                 }
 
                 async fn rotate_data_key(&self, mission: &MissionId, audit: &AuditEvent) -> Result<i64> {
-                    let version = self.create_data_key(mission.as_str(), audit.at, &audit.action).await?;
+                    let version = self.create_data_key(mission.as_str(), audit).await?;
                     Ok(version)
                 }
 
@@ -1335,7 +1635,10 @@ macro_rules! impl_store {
                         .await
                         .map_err(store_error)?;
                     let current = ring.keyring.current().version().0;
-                    let stale = |text: &str| crypto::versions(text).iter().any(|v| *v != current);
+                    // What a destroyed key sealed (a shredded mission's old cases) cannot be opened
+                    // and holds no key back: only values under an older live key are sealed again.
+                    let stale =
+                        |text: &str| crypto::versions(text).iter().any(|v| *v != current && !ring.destroyed.contains(v));
                     let scanned = rows.len() as u64;
                     let next_after = if rows.len() < limit.clamp(1, 10_000) as usize {
                         None
@@ -1349,7 +1652,16 @@ macro_rules! impl_store {
                             .fetch_all(self.reader())
                             .await
                             .map_err(store_error)?;
-                        if !stale(&row.details) && !stale(&row.flags) && !history.iter().any(|(_, d)| stale(d)) {
+                        let documents: Vec<(String, String)> = sqlx::query_as(sql::DOCUMENT_KEYS_OF_APPLICATION)
+                            .bind(&row.id)
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                        if !stale(&row.details)
+                            && !stale(&row.flags)
+                            && !history.iter().any(|(_, d)| stale(d))
+                            && !documents.iter().any(|(_, k)| stale(k))
+                        {
                             continue;
                         }
                         let open = |e: OpenError| match e {
@@ -1359,6 +1671,10 @@ macro_rules! impl_store {
                         let details = crypto::open_details(&ring, &row.id, &row.details).map_err(open)?;
                         let flags: Vec<Flag> = crypto::open_json(&ring, crypto::FLAGS, &row.id, &row.flags).map_err(open)?;
                         let mut tx = self.begin().await?;
+                        if !key_is_live(&mut tx, m, &ring).await? {
+                            // The new key itself was destroyed meanwhile: start over.
+                            return Err(StoreError::Conflict);
+                        }
                         let done = sqlx::query(sql::RESEAL_APPLICATION)
                             .bind(crypto::seal_details(&ring, &row.id, &details)?)
                             .bind(crypto::seal_json(&ring, crypto::FLAGS, &row.id, &flags)?)
@@ -1382,6 +1698,16 @@ macro_rules! impl_store {
                                 .await
                                 .map_err(store_error)?;
                         }
+                        // A document's key, not the document: its object stays as it is.
+                        for (doc, content_key) in documents.iter().filter(|(_, k)| stale(k)) {
+                            sqlx::query(sql::RESEAL_DOCUMENT_KEY)
+                                .bind(crypto::reseal_document_key(&ring, doc, content_key).map_err(open)?)
+                                .bind(doc)
+                                .bind(content_key)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error)?;
+                        }
                         tx.commit().await.map_err(store_error)?;
                         changed += done;
                     }
@@ -1392,15 +1718,16 @@ macro_rules! impl_store {
                     let m = mission.as_str();
                     let mut tx = self.begin().await?;
                     let rows: Vec<crypto::DataKeyRow> =
-                        sqlx::query_as(sql::SELECT_DATA_KEYS_OF).bind(m).fetch_all(&mut *tx).await.map_err(store_error)?;
+                        sqlx::query_as(LOCK_MISSION_KEYS).bind(m).fetch_all(&mut *tx).await.map_err(store_error)?;
                     let live: Vec<i64> = rows.iter().filter(|r| r.wrapped.is_some()).map(|r| r.version).collect();
                     let Some(current) = live.iter().copied().max() else { return Ok(Vec::new()) };
                     let old: Vec<i64> = live.into_iter().filter(|v| *v != current).collect();
                     if old.is_empty() {
                         return Ok(Vec::new());
                     }
-                    // Checked inside the writing transaction, so no row can be sealed under an
-                    // old key between the check and the destruction.
+                    // Checked inside the writing transaction, after locking the keys: every writer
+                    // checks its key (`key_is_live`) in its own transaction, so none can seal under
+                    // an old key between this check and the destruction.
                     let apps: Vec<(String, String)> = sqlx::query_as(sql::MISSION_APPLICATIONS_SEALED)
                         .bind(m)
                         .fetch_all(&mut *tx)
@@ -1411,11 +1738,17 @@ macro_rules! impl_store {
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(store_error)?;
+                    let documents: Vec<String> = sqlx::query_scalar(sql::MISSION_DOCUMENT_KEYS)
+                        .bind(m)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
                     let in_use = apps
                         .iter()
                         .flat_map(|(d, f)| [d, f])
                         .chain(history.iter())
-                        .any(|text| crypto::versions(text).iter().any(|v| i64::from(*v) != current));
+                        .chain(documents.iter())
+                        .any(|text| crypto::versions(text).iter().any(|v| old.contains(&i64::from(*v))));
                     if in_use {
                         return Err(StoreError::Conflict);
                     }

@@ -170,6 +170,17 @@ async fn append(tx: &mut Transaction<'static, Sqlite>, e: &AuditEvent, hashes: s
     Ok(())
 }
 
+/// The dialect the common methods run in.
+type Db = sqlx::Sqlite;
+
+/// Whether a data key is still live, read in the writing transaction. The single writer
+/// serialises this check with any shredding or retirement.
+const KEY_LIVE: &str = "SELECT version FROM data_keys WHERE mission_id = $1 AND version = $2 AND wrapped IS NOT NULL";
+
+/// A mission's data keys, read in the writing transaction that destroys some of them.
+const LOCK_MISSION_KEYS: &str =
+    "SELECT version, kek_version, wrapped FROM data_keys WHERE mission_id = $1 ORDER BY version";
+
 sql::impl_store! {
     impl Store for SqliteStore {
         fn backend(&self) -> &'static str {

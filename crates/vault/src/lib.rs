@@ -7,6 +7,8 @@
 //!   ([`wrap_key`], [`unwrap_key`]). Rotating the KEK rewraps data keys ([`rewrap`]); rotating a data key
 //!   re-encrypts rows ([`reencrypt`], [`Keyring::reencrypt_to_current`]).
 //! - Exact lookups go through [`blind_index`]es keyed with a separate [`IndexKey`].
+//! - Large objects (uploaded documents) are sealed under a key of their own, itself sealed like a field under
+//!   the mission's keyring ([`seal_key`], [`open_key`]), so rotating a data key never rewrites an object.
 //!
 //! Randomness is always a parameter ([`RandomSource`]); nothing here calls a global RNG. Key types zeroize on
 //! drop and print no key bytes; errors ([`VaultError`]) never contain plaintext or key material.
@@ -39,6 +41,7 @@ mod field;
 mod key_file;
 mod keyring;
 mod keys;
+mod object_key;
 mod random;
 mod wrap;
 
@@ -52,6 +55,7 @@ pub use field::{open, reencrypt, seal};
 pub use key_file::KeyFile;
 pub use keyring::Keyring;
 pub use keys::{DataKey, IndexKey, KEY_LEN, Kek, KeyVersion, SecretKeyBytes};
+pub use object_key::{open_key, seal_key};
 pub use random::RandomSource;
 /// Re-exported because plaintexts and key bytes cross this crate's API inside `secrecy` types.
 pub use secrecy;

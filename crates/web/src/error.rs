@@ -31,6 +31,9 @@ pub enum AppError {
     /// The body is too large.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The body (an uploaded file) is of a type the endpoint does not take.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(&'static str),
     /// Too many attempts; try again later.
     #[error("too many requests: {0}")]
     TooManyRequests(&'static str),
@@ -56,6 +59,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Gone => StatusCode::GONE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,6 +77,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Gone => "gone",
             AppError::Unavailable(_) => "unavailable",
@@ -86,7 +91,7 @@ impl AppError {
             AppError::Validation(_) => "Some fields are not valid; see `fields`.".into(),
             AppError::NotFound => "Not found.".into(),
             AppError::Unauthenticated => "Sign in first.".into(),
-            AppError::Forbidden(m) | AppError::TooManyRequests(m) => (*m).into(),
+            AppError::Forbidden(m) | AppError::TooManyRequests(m) | AppError::UnsupportedMediaType(m) => (*m).into(),
             AppError::Conflict(m) | AppError::BadRequest(m) => m.clone(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
             AppError::Gone => "The personal data of this record was destroyed under the retention rules.".into(),

@@ -2,6 +2,8 @@
 //! per-route permission guard, OpenAPI, health and metrics.
 
 pub mod auth;
+pub mod checkpoints;
+pub mod documents;
 pub mod error;
 pub mod openapi;
 pub mod routes;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use legion_domain::{Clock, PolicySet};
 use legion_store::Store;
+use object_store::ObjectStore;
 use tokio::sync::Notify;
 
 pub use api::admin as admin_api;
@@ -28,6 +31,15 @@ pub use routes::{Access, RouteDef, route_table, router};
 pub struct Keys {
     /// HMAC key for blind indexes (exact lookups without storing the value).
     pub index_key: [u8; 32],
+    /// Signs audit-log checkpoints; used for nothing else. Its key name is the log's origin.
+    pub checkpoint: Arc<legion_audit::CheckpointSigner>,
+}
+
+impl Keys {
+    /// The audit log's origin, the first line of every checkpoint: the checkpoint key's name.
+    pub fn audit_origin(&self) -> &str {
+        self.checkpoint.key_name()
+    }
 }
 
 impl std::fmt::Debug for Keys {
@@ -62,11 +74,30 @@ pub struct WebConfig {
     pub session_ttl: Duration,
     /// How often the screening worker looks for work when not woken.
     pub screening_poll: Duration,
+    /// Sign an audit checkpoint once this many events are unsigned, …
+    pub checkpoint_every: u64,
+    /// … or, when any are, once this long has passed since the last checkpoint.
+    pub checkpoint_interval: Duration,
+    /// How often the checkpointer reads new audit events.
+    pub checkpoint_poll: Duration,
+    /// Largest document an applicant may upload, in bytes.
+    pub max_document_bytes: usize,
+    /// Most documents one case may hold.
+    pub max_documents_per_case: usize,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, session_ttl: Duration::from_hours(12), screening_poll: Duration::from_secs(2) }
+        Self {
+            secure_cookies: false,
+            session_ttl: Duration::from_hours(12),
+            screening_poll: Duration::from_secs(2),
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_mins(1),
+            checkpoint_poll: Duration::from_secs(1),
+            max_document_bytes: 10 * 1024 * 1024,
+            max_documents_per_case: 20,
+        }
     }
 }
 
@@ -78,6 +109,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// Storage.
     pub store: Arc<dyn Store>,
+    /// Where uploaded documents go, sealed by the store first (see [`documents`]).
+    pub documents: Arc<dyn ObjectStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -90,6 +123,8 @@ pub struct Inner {
     pub config: WebConfig,
     /// Wakes the screening worker.
     pub screening_wakeup: Notify,
+    /// The last whole-log verification of the audit log (held while one runs).
+    pub audit_check: tokio::sync::Mutex<Option<checkpoints::AuditCheck>>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -105,6 +140,7 @@ impl AppState {
     /// Assembles the state.
     pub fn new(
         store: Arc<dyn Store>,
+        documents: Arc<dyn ObjectStore>,
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
         policies: PolicySet,
@@ -113,12 +149,14 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Inner {
             store,
+            documents,
             clock,
             random,
             policies,
             keys,
             config,
             screening_wakeup: Notify::new(),
+            audit_check: tokio::sync::Mutex::new(None),
             metrics: ops::metrics_handle(),
         }))
     }

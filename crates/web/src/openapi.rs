@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, applications, cases, session};
+use crate::api::{admin, applications, cases, documents, session};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -11,6 +11,8 @@ use crate::api::{admin, applications, cases, session};
     info(title = "Legion API", description = "Applications to the International Legion: intake, review, decisions.", version = "1"),
     paths(
         applications::submit, applications::applicant_view, applications::answer, applications::withdraw,
+        documents::upload_document, documents::list_documents, documents::case_documents,
+        documents::download_document,
         session::sign_in, session::whoami, session::sign_out,
         cases::queue, cases::case, cases::request_info, cases::schedule_interview, cases::record_interview,
         cases::recommend, cases::approve, cases::reject, cases::return_to_review, cases::authorise, cases::revoke,

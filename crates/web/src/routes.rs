@@ -3,6 +3,7 @@
 //! front of each route enforces it (default deny).
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -11,7 +12,7 @@ use legion_domain::Permission;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::api::{admin, applications, cases, session};
+use crate::api::{admin, applications, cases, documents, session};
 use crate::{AppState, auth, ops, pages};
 
 /// Who may call a route.
@@ -36,6 +37,8 @@ pub struct RouteDef {
     pub path: &'static str,
     /// Required access.
     pub access: Access,
+    /// Takes a document upload: its body may be as large as the upload limit allows.
+    pub upload: bool,
     handler: MethodRouter<AppState>,
 }
 
@@ -47,7 +50,15 @@ impl std::fmt::Debug for RouteDef {
 
 /// Builds a route entry.
 pub(crate) fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
-    RouteDef { method, path, access, handler }
+    RouteDef { method, path, access, upload: false, handler }
+}
+
+impl RouteDef {
+    /// Marks a route that takes document uploads (a larger body limit).
+    pub(crate) fn upload(mut self) -> Self {
+        self.upload = true;
+        self
+    }
 }
 
 /// Every route of the server.
@@ -64,11 +75,15 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::GET, "/api/v1/applications/{id}", Applicant, get(applications::applicant_view)),
         r(M::POST, "/api/v1/applications/{id}/answer", Applicant, post(applications::answer)),
         r(M::POST, "/api/v1/applications/{id}/withdraw", Applicant, post(applications::withdraw)),
+        r(M::GET, "/api/v1/applications/{id}/documents", Applicant, get(documents::list_documents)),
+        r(M::POST, "/api/v1/applications/{id}/documents", Applicant, post(documents::upload_document)).upload(),
         r(M::POST, "/api/v1/session", Public, post(session::sign_in)),
         r(M::GET, "/api/v1/session", AnyStaff, get(session::whoami)),
         r(M::DELETE, "/api/v1/session", AnyStaff, delete(session::sign_out)),
         r(M::GET, "/api/v1/cases", Staff(P::QueueRead), get(cases::queue)),
         r(M::GET, "/api/v1/cases/{id}", Staff(P::CaseRead), get(cases::case)),
+        r(M::GET, "/api/v1/cases/{id}/documents", Staff(P::CaseRead), get(documents::case_documents)),
+        r(M::GET, "/api/v1/cases/{id}/documents/{doc}", Staff(P::CaseRead), get(documents::download_document)),
         r(M::POST, "/api/v1/cases/{id}/request-info", Staff(P::CaseReview), post(cases::request_info)),
         r(M::POST, "/api/v1/cases/{id}/schedule-interview", Staff(P::CaseReview), post(cases::schedule_interview)),
         r(M::POST, "/api/v1/cases/{id}/record-interview", Staff(P::CaseReview), post(cases::record_interview)),
@@ -99,13 +114,25 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// The application: every route of [`route_table`] behind its guard.
 pub fn router(state: AppState) -> Router {
+    let upload_limit = state.config.max_document_bytes + crate::documents::UPLOAD_OVERHEAD;
     let mut router = Router::new();
     for def in route_table() {
         let guarded = def.handler.route_layer(from_fn_with_state((state.clone(), def.access), auth::guard));
-        router = router.route(def.path, guarded);
+        // Uploads read their body as a stream under this limit (axum's own default would
+        // stop them at 2 MB); every other route keeps the small one.
+        let limited = if def.upload {
+            guarded
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::disable())
+                .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(upload_limit))
+        } else {
+            guarded.layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(MAX_BODY))
+        };
+        router = router.route(def.path, limited);
     }
-    let mut router =
-        router.fallback(pages::not_found).layer(from_fn(ops::track)).layer(RequestBodyLimitLayer::new(MAX_BODY));
+    let mut router = router
+        .fallback(pages::not_found)
+        .layer(from_fn(ops::track))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY.max(upload_limit)));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name.clone(), HeaderValue::from_static(value)));
     }

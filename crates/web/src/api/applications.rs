@@ -246,7 +246,7 @@ pub async fn submit(
     ))
 }
 
-fn bearer(headers: &HeaderMap) -> Result<&str, AppError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, AppError> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -256,7 +256,7 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-fn case_id(raw: &str) -> Result<ApplicationId, AppError> {
+pub(crate) fn case_id(raw: &str) -> Result<ApplicationId, AppError> {
     ApplicationId::parse(raw).ok_or(AppError::NotFound)
 }
 

@@ -3,10 +3,12 @@
 
 use askama::Template;
 use axum::Form;
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use legion_domain::{Command, FieldErrors, Reference};
+use legion_domain::{Command, DocumentKind, DocumentType, FieldErrors, Reference};
 use legion_store::{ApplicationRecord, HistoryEntry};
 use serde_json::{Map, Value, json};
 
@@ -15,7 +17,7 @@ use super::{Ctx, Field, FormValues, Kind, Problem, Ui, error_page, error_text, f
 use crate::api::applications::ApplicantView;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::{AppState, service};
+use crate::{AppState, documents, service};
 
 /// Rows of military service the form offers.
 const SERVICE_ROWS: usize = 3;
@@ -344,6 +346,9 @@ struct StatusPage {
     can_withdraw: bool,
     answer: Field,
     withdraw: Vec<Field>,
+    documents: Vec<DocumentRow>,
+    /// The upload form's fields; empty when the case no longer takes documents.
+    upload: Vec<Field>,
     notice: Option<&'static str>,
     error: Option<String>,
     problems: Vec<Problem>,
@@ -386,7 +391,18 @@ async fn status_response(
             .summary_label(lang.t("status.withdraw_confirm.short").to_owned())
             .error_from(&outcome.errors, lang),
     ];
-    let problems = std::iter::once(&answer).chain(withdraw.iter()).filter_map(Field::problem).collect();
+    let scope = legion_store::Scope::Mission(record.mission.clone());
+    let documents = match state.store.documents(record.id, &scope).await {
+        Ok(docs) => docs.unwrap_or_default().iter().map(|d| DocumentRow::new(lang, d)).collect(),
+        Err(e) => return error_page(ctx, None, &e.into()),
+    };
+    let upload = if record.state.accepts_documents() {
+        upload_fields(lang, state.config.max_document_bytes, &outcome.values, &outcome.errors)
+    } else {
+        Vec::new()
+    };
+    let problems =
+        std::iter::once(&answer).chain(withdraw.iter()).chain(upload.iter()).filter_map(Field::problem).collect();
     let page = StatusPage {
         ui: ctx.ui(lang.t("status.title"), None).section("status").switch_to("/status", ctx),
         reference: record.reference.to_string(),
@@ -406,6 +422,8 @@ async fn status_response(
         can_withdraw: view.can_withdraw,
         answer,
         withdraw,
+        documents,
+        upload,
         notice: outcome.notice,
         error: outcome.error,
         problems,
@@ -500,6 +518,133 @@ pub(crate) async fn status_withdraw(
         Err(e)
     };
     applicant_act(&state, &ctx, v, command, "status.withdrawn_notice").await
+}
+
+/// A document as the status and case pages list it.
+pub(crate) struct DocumentRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub file_type: &'static str,
+    pub size: String,
+    pub at: String,
+}
+
+impl DocumentRow {
+    pub(crate) fn new(lang: Lang, d: &legion_store::DocumentRecord) -> Self {
+        Self {
+            id: d.id.to_string(),
+            kind: lang.t(&format!("document.kind.{}", d.kind.as_str())),
+            file_type: match d.content_type {
+                DocumentType::Pdf => "PDF",
+                DocumentType::Jpeg => "JPEG",
+                DocumentType::Png => "PNG",
+            },
+            size: size_text(lang, d.size),
+            at: fmt_time(d.uploaded_at),
+        }
+    }
+}
+
+/// A size in KB (below 1 MB) or MB with one decimal.
+pub(crate) fn size_text(lang: Lang, bytes: u64) -> String {
+    const KB: u64 = 1024;
+    if bytes < KB * KB {
+        lang.tf("size.kb", &[&bytes.div_ceil(KB).to_string()])
+    } else {
+        let tenths = (bytes * 10).div_ceil(KB * KB);
+        lang.tf("size.mb", &[&format!("{}.{}", tenths / 10, tenths % 10)])
+    }
+}
+
+/// Whole megabytes of a byte limit, for messages.
+fn limit_mb(max: usize) -> usize {
+    max / (1024 * 1024)
+}
+
+/// The upload form: what the document is, and the file.
+fn upload_fields(lang: Lang, max: usize, values: &FormValues, errors: &FieldErrors) -> Vec<Field> {
+    let mut kinds = vec![(String::new(), lang.t("form.choose").to_owned())];
+    kinds.extend(
+        DocumentKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_owned(), lang.t(&format!("document.kind.{}", k.as_str())).to_owned())),
+    );
+    vec![
+        Field::new("document-", "kind", lang.t("status.document_kind"), Kind::Select)
+            .required()
+            .options(kinds)
+            .fill(values)
+            .error_from(errors, lang),
+        Field::new("document-", "file", lang.t("status.document_file"), Kind::File)
+            .required()
+            .hint(lang.tf("status.document_file.hint", &[&limit_mb(max).to_string()]))
+            .error_from(errors, lang),
+    ]
+}
+
+/// `POST /status/documents`: an upload from the status page (`multipart/form-data` with the
+/// reference and access code beside the kind and the file); the status page again, with a
+/// notice or what was wrong.
+pub(crate) async fn status_upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let max = state.config.max_document_bytes;
+    let form = match multipart {
+        Ok(m) => documents::read_upload(m, max).await,
+        Err(_) => Err(AppError::BadRequest("Send the form as multipart/form-data.".into())),
+    };
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, None, &e),
+    };
+    let values = FormValues(form.fields.clone());
+    let (reference, code) = (values.get("reference").trim().to_owned(), values.get("access_code").to_owned());
+    let record = match lookup(&state, &reference, &code).await {
+        Ok((r, _)) => r,
+        Err(AppError::NotFound) => return lookup_response(&ctx, StatusCode::NOT_FOUND, &reference, true),
+        Err(e) => return error_page(&ctx, None, &e),
+    };
+    let result = match documents::checked_upload(form, None) {
+        Ok((kind, bytes)) => documents::upload(&state, &record, kind, &bytes).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let mut errors = FieldErrors::new();
+    let (status, error) = match result {
+        Ok(()) => (StatusCode::OK, None),
+        Err(e @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::Gone)) => {
+            return error_page(&ctx, None, &e);
+        }
+        Err(AppError::Validation(f)) => {
+            errors = f;
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(ctx.lang.t("err.validation").to_owned()))
+        }
+        Err(AppError::PayloadTooLarge) => {
+            errors.add("file", format!("must be at most {} MB", limit_mb(max)));
+            (StatusCode::PAYLOAD_TOO_LARGE, Some(ctx.lang.field_message(errors.get("file").unwrap_or_default())))
+        }
+        Err(AppError::UnsupportedMediaType(_)) => {
+            errors.add("file", "must be a PDF, JPEG or PNG file");
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(ctx.lang.field_message("must be a PDF, JPEG or PNG file")))
+        }
+        Err(AppError::Conflict(m)) => {
+            let key = if m.contains("as many documents") { "status.documents_full" } else { "status.documents_closed" };
+            (StatusCode::CONFLICT, Some(ctx.lang.t(key).to_owned()))
+        }
+        Err(e) => (e.status(), Some(error_text(ctx.lang, &e))),
+    };
+    let outcome = if error.is_none() {
+        Outcome { notice: Some("status.document_sent"), ..Outcome::default() }
+    } else {
+        // The kind chosen is shown again; the file must be chosen again (browsers never refill one).
+        let kept = FormValues(values.0.into_iter().filter(|(k, _)| k == "kind").collect());
+        Outcome { notice: None, error, values: kept, errors }
+    };
+    match lookup(&state, &reference, &code).await {
+        Ok(case) => status_response(&state, &ctx, status, &code, case, outcome).await,
+        Err(e) => error_page(&ctx, None, &e),
+    }
 }
 
 #[cfg(test)]

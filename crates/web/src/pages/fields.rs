@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     Select,
     Checkbox,
     Radios,
+    /// A file chooser (never pre-filled).
+    File,
 }
 
 /// One option of a select or radio group.
@@ -134,7 +136,7 @@ impl Field {
                 }
                 self.value = v.to_owned();
             }
-            Kind::Password => {}
+            Kind::Password | Kind::File => {}
             _ => self.value = v.to_owned(),
         }
         self
@@ -179,6 +181,7 @@ impl Field {
             Kind::Password => "password",
             Kind::Checkbox => "checkbox",
             Kind::Radios => "radio",
+            Kind::File => "file",
             Kind::Text | Kind::TextArea | Kind::Select => "text",
         }
     }
@@ -197,6 +200,10 @@ impl Field {
 
     pub fn is_radios(&self) -> bool {
         self.kind == Kind::Radios
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.kind == Kind::File
     }
 
     /// Ids of the hint and error, for `aria-describedby`.

@@ -3,6 +3,7 @@
 //! swaps the table in place).
 
 mod applicant;
+mod audit;
 mod fields;
 mod staff;
 mod vetting;
@@ -37,6 +38,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::POST, "/status", Public, post(applicant::status_show)),
         r(M::POST, "/status/answer", Public, post(applicant::status_answer)),
         r(M::POST, "/status/withdraw", Public, post(applicant::status_withdraw)),
+        r(M::POST, "/status/documents", Public, post(applicant::status_upload)).upload(),
         r(M::GET, "/staff/sign-in", Public, get(staff::sign_in_page)),
         r(M::POST, "/staff/sign-in", Public, post(staff::sign_in)),
         r(M::POST, "/staff/sign-out", AnyStaff, post(staff::sign_out)),
@@ -56,6 +58,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::GET, "/staff/vetting/{id}", Staff(P::VettingRead), get(vetting::case_page)),
         r(M::POST, "/staff/vetting/{id}/clear", Staff(P::VettingResolve), post(vetting::clear)),
         r(M::POST, "/staff/vetting/{id}/confirm", Staff(P::VettingResolve), post(vetting::confirm)),
+        r(M::GET, "/staff/audit", Staff(P::AuditRead), get(audit::page)),
         r(M::GET, "/static/style.css", Public, get(style_css)),
         r(M::GET, "/static/htmx.min.js", Public, get(htmx_js)),
     ]
@@ -111,6 +114,7 @@ impl Ctx {
                 role: self.lang.t(&format!("role.{}", s.role().as_str())),
                 queue: s.role().can(Permission::QueueRead),
                 vetting: s.role().can(Permission::VettingRead),
+                audit: s.role().can(Permission::AuditRead),
             }),
             section: "",
         }
@@ -132,6 +136,7 @@ pub(crate) struct StaffNav {
     pub role: &'static str,
     pub queue: bool,
     pub vetting: bool,
+    pub audit: bool,
 }
 
 /// What the layout (`base.html`) shows around every page.
@@ -141,7 +146,7 @@ pub(crate) struct Ui {
     pub title: String,
     pub switch_href: String,
     pub staff: Option<StaffNav>,
-    /// Which navigation entry is the current page (`queue`, `vetting`, `apply`, `status`).
+    /// Which navigation entry is the current page (`queue`, `vetting`, `audit`, `apply`, `status`).
     pub section: &'static str,
 }
 
@@ -240,9 +245,10 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
         AppError::Unavailable(_) => ("error.unavailable.title", lang.t("error.unavailable.text").to_owned()),
         AppError::TooManyRequests(_) => ("error.throttled.title", error_text(lang, err)),
         AppError::Gone => ("error.gone.title", lang.t("error.gone.text").to_owned()),
-        AppError::Internal(_) | AppError::Unauthenticated | AppError::PayloadTooLarge => {
-            ("error.internal.title", lang.t("error.internal.text").to_owned())
-        }
+        AppError::Internal(_)
+        | AppError::Unauthenticated
+        | AppError::PayloadTooLarge
+        | AppError::UnsupportedMediaType(_) => ("error.internal.title", lang.t("error.internal.text").to_owned()),
         AppError::Validation(_) | AppError::Conflict(_) | AppError::BadRequest(_) => {
             ("error.internal.title", error_text(lang, err))
         }
@@ -272,7 +278,7 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::Conflict(m) if m.contains("is not possible while") => "err.illegal",
         AppError::Conflict(m) if m.contains("recommendation is to reject") => "err.mismatch",
         AppError::Conflict(_) => "err.conflict",
-        AppError::BadRequest(_) | AppError::PayloadTooLarge => "err.bad_request",
+        AppError::BadRequest(_) | AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => "err.bad_request",
         AppError::TooManyRequests(_) => "err.throttled",
         AppError::Unavailable(_) => "error.unavailable.text",
         AppError::Gone => "error.gone.text",

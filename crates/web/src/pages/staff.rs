@@ -128,6 +128,8 @@ struct HomePage {
     ui: Ui,
     role_line: String,
     text: &'static str,
+    /// Auditors go on to the audit log from here.
+    audit_link: bool,
 }
 
 /// `GET /staff`: the queue for mission staff, the vetting queue for vetting officers,
@@ -146,7 +148,8 @@ pub(crate) async fn home(ctx: Ctx, staff: CurrentStaff) -> Response {
                 _ => lang.t("home.role.other"),
             };
             let role_line = lang.tf("home.role", &[lang.t(&format!("role.{}", role.as_str()))]);
-            let page = HomePage { ui: ctx.ui(lang.t("home.title"), Some(&staff)), role_line, text };
+            let audit_link = role.can(Permission::AuditRead);
+            let page = HomePage { ui: ctx.ui(lang.t("home.title"), Some(&staff)), role_line, text, audit_link };
             render(&ctx, StatusCode::OK, &page)
         }
     }
@@ -755,6 +758,9 @@ struct CasePage {
     forms: Vec<ActionForm>,
     notes: Vec<&'static str>,
     history: Vec<HistoryRow>,
+    documents: Vec<super::applicant::DocumentRow>,
+    /// Where the documents download from (the API, with the same session).
+    documents_href: String,
 }
 
 /// Shows the case page (after loading and auditing the read), with a notice after a
@@ -839,6 +845,10 @@ pub(crate) async fn show_case(
         (lang.t("case.decl.no_criminal_record"), yes_no(d.declarations.no_criminal_record)),
         (lang.t("case.decl.consent"), yes_no(d.declarations.consent_background_check)),
     ];
+    let documents = match crate::documents::case_page_documents(state, staff, record.id).await {
+        Ok(docs) => docs.iter().map(|d| super::applicant::DocumentRow::new(lang, d)).collect(),
+        Err(e) => return error_page(ctx, Some(staff), &e),
+    };
     let (actions, notes) = available(&record, staff);
     let base = format!("/staff/cases/{}", record.id);
     let approve_allowed = record.state == CaseState::Interviewed;
@@ -865,6 +875,8 @@ pub(crate) async fn show_case(
         forms,
         notes,
         history: history_rows(lang, &history, &staff.id().to_string()),
+        documents,
+        documents_href: format!("/api/v1/cases/{}/documents", record.id),
     };
     render(ctx, status, &page)
 }

@@ -10,6 +10,9 @@ use legion_store::{AuditEvent, NewStaff, Store};
 use legion_web::{AppState, Keys, OsRandom, WebConfig};
 use serde_json::{Value, json};
 
+/// The audit log's origin in tests.
+pub const AUDIT_ORIGIN: &str = "legion.test/audit";
+
 /// Password of every test account.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -82,6 +85,7 @@ pub struct TestApp {
     pub base: String,
     pub state: AppState,
     _dir: tempfile::TempDir,
+    documents_dir: std::path::PathBuf,
     _pg: Option<PgDb>,
     server: tokio::task::JoinHandle<()>,
     worker: tokio::task::JoinHandle<()>,
@@ -139,12 +143,18 @@ impl TestApp {
             store.put_mission(&m, &audit("mission.put")).await.unwrap();
         }
         let config = WebConfig { screening_poll: Duration::from_millis(200), ..WebConfig::default() };
+        std::fs::create_dir_all(dir.path().join("documents")).unwrap();
+        let documents = object_store::local::LocalFileSystem::new_with_prefix(dir.path().join("documents")).unwrap();
         let state = AppState::new(
             store.clone(),
+            Arc::new(documents),
             Arc::new(SystemClock),
             Arc::new(OsRandom),
             PolicySet::builtin(),
-            Keys { index_key: [7; 32] },
+            Keys {
+                index_key: [7; 32],
+                checkpoint: Arc::new(legion_audit::CheckpointSigner::from_seed(AUDIT_ORIGIN, &[9; 32]).unwrap()),
+            },
             config,
         );
         let hash = legion_web::auth::hash_password(PASSWORD, &OsRandom).unwrap();
@@ -167,7 +177,13 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        TestApp { base, state, _dir: dir, _pg: pg, server, worker }
+        let documents_dir = dir.path().join("documents");
+        TestApp { base, state, _dir: dir, documents_dir, _pg: pg, server, worker }
+    }
+
+    /// The directory the documents' sealed objects are written to.
+    pub fn documents_dir(&self) -> std::path::PathBuf {
+        self.documents_dir.clone()
     }
 
     /// An HTTP client with a cookie jar and no redirects followed.

@@ -33,11 +33,15 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/applications/{id}", "*"),
     ("POST", "/api/v1/applications/{id}/answer", "*"),
     ("POST", "/api/v1/applications/{id}/withdraw", "*"),
+    ("GET", "/api/v1/applications/{id}/documents", "*"),
+    ("POST", "/api/v1/applications/{id}/documents", "*"),
     ("POST", "/api/v1/session", "*"),
     ("GET", "/api/v1/session", "staff"),
     ("DELETE", "/api/v1/session", "staff"),
     ("GET", "/api/v1/cases", "officer head"),
     ("GET", "/api/v1/cases/{id}", "officer head"),
+    ("GET", "/api/v1/cases/{id}/documents", "officer head"),
+    ("GET", "/api/v1/cases/{id}/documents/{doc}", "officer head"),
     ("POST", "/api/v1/cases/{id}/request-info", "officer head"),
     ("POST", "/api/v1/cases/{id}/schedule-interview", "officer head"),
     ("POST", "/api/v1/cases/{id}/record-interview", "officer head"),
@@ -64,6 +68,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/status", "*"),
     ("POST", "/status/answer", "*"),
     ("POST", "/status/withdraw", "*"),
+    ("POST", "/status/documents", "*"),
     ("GET", "/staff/sign-in", "*"),
     ("POST", "/staff/sign-in", "*"),
     ("POST", "/staff/sign-out", "staff"),
@@ -83,6 +88,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/staff/vetting/{id}", "vetting"),
     ("POST", "/staff/vetting/{id}/clear", "vetting"),
     ("POST", "/staff/vetting/{id}/confirm", "vetting"),
+    ("GET", "/staff/audit", "auditor"),
     ("GET", "/static/style.css", "*"),
     ("GET", "/static/htmx.min.js", "*"),
 ];
@@ -119,7 +125,11 @@ async fn every_route_for_every_role() {
     let mut failures = Vec::new();
     for r in &routes {
         let spec = table[&(r.method.to_string(), r.path.to_owned())];
-        let path = r.path.replace("{id}", &id).replace("{username}", "nobody");
+        let path = r
+            .path
+            .replace("{id}", &id)
+            .replace("{username}", "nobody")
+            .replace("{doc}", &uuid::Uuid::nil().to_string());
         for (caller, account) in CALLERS {
             let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
             let mut req = client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&code);

@@ -286,6 +286,15 @@ async fn browser_applicant_applies_and_staff_decide() {
     assert!(page.contains(&reference));
     assert!(page.contains("Withdraw your application"));
 
+    // A document through the status page's form: a plain multipart POST, no JavaScript.
+    let scan = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(scan.path(), b"%PDF-1.4\n% a scanned passport page\n%%EOF\n").unwrap();
+    b.select("document-kind", "passport_scan").await;
+    b.id("document-file").await.send_keys(scan.path().to_str().unwrap()).await.unwrap();
+    b.click("form[action='/status/documents'] button[type=submit]").await;
+    let page = b.wait_for_text("Thank you, your document was received.").await;
+    assert!(page.contains("Passport scan") && page.contains("PDF"), "{page}");
+
     // The officer finds the case in the queue.
     b.sign_in(&base, "officer.gb").await;
     let page = b.wait_for_text("Applications — Embassy of Ukraine in the United Kingdom").await;

@@ -5,5 +5,7 @@ mod common;
 
 mod access;
 mod api;
+mod audit;
 mod browser;
+mod documents;
 mod openapi;
