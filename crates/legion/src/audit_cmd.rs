@@ -121,8 +121,9 @@ fn read_notes(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(notes)
 }
 
-/// Opens the database to read it only: no migration, no key files (the audit log holds no
-/// personal data), and a missing SQLite file is an error rather than a new empty log.
+/// Opens the database to read it only: read-only connections (a SQLite file keeps its bytes
+/// and journal mode; PostgreSQL refuses writes), no migration, no key files (the audit log
+/// holds no personal data), and a missing SQLite file is an error rather than a new empty log.
 async fn open_for_reading(db: &DbArgs) -> Result<Arc<dyn Store>> {
     let url = db.url();
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -131,7 +132,7 @@ async fn open_for_reading(db: &DbArgs) -> Result<Arc<dyn Store>> {
             bail!("no database at {}", path.display());
         }
     }
-    legion_store::open(&url, Arc::new(legion_store::Keys::ephemeral()))
+    legion_store::open_read_only(&url, Arc::new(legion_store::Keys::ephemeral()))
         .await
         .map_err(|e| anyhow::anyhow!("opening {}: {e}", redact(&url)))
 }

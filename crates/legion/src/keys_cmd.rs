@@ -5,7 +5,6 @@
 //! mission's data keys at least every 30 seconds, and at once when it meets a key version it
 //! does not know, and re-reads the key directory when it meets an unknown KEK version.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -68,9 +67,15 @@ pub enum KeysCmd {
         wait: u64,
     },
     /// Crypto-shreds a mission: destroys all its data keys, so the personal data of its cases
-    /// (details, flags, history notes) can never be read again; reads answer 410 Gone.
-    /// State, dates and the audit trail remain. New applications to the mission get a new
-    /// key. Running servers drop their cached keys within 30 s.
+    /// (details, flags, history notes, documents) can never be read again; reads answer 410
+    /// Gone. State, dates and the audit trail remain. New applications to the mission get a
+    /// new key. Running servers drop their cached keys within 30 s.
+    ///
+    /// Then rotates the KEK as `rotate-kek` does (new kek-N+1.key, every other data key
+    /// rewrapped, older kek-*.key files deleted): copies of the destroyed keys left in the
+    /// database files or in backups stay wrapped under a KEK that no longer exists. A backup
+    /// of the database taken before the shred can be read only with the old KEK file: destroy
+    /// every copy of that file (or those backups), or the shredded data can be recovered.
     Shred {
         #[command(flatten)]
         db: DbArgs,
@@ -155,9 +160,14 @@ async fn list(db: &DbArgs, json: bool) -> Result<()> {
 
 async fn rotate_kek(db: &DbArgs) -> Result<()> {
     let (store, keys) = db.open_with_keys().await?;
+    rewrap_under_new_kek(db, &*store, &keys, false).await
+}
+
+/// A live data key wrapped under a KEK whose file is not in the key directory: no rotation
+/// can rewrap it.
+fn missing_kek(db: &DbArgs, keys: &legion_store::Keys, data_keys: &[DataKeyInfo]) -> Result<()> {
     let files = keys.versions()?;
-    let data_keys = store.data_keys().await?;
-    if let Some(k) = live(&data_keys).find(|k| !files.iter().any(|v| i64::from(*v) == k.kek_version)) {
+    if let Some(k) = live(data_keys).find(|k| !files.iter().any(|v| i64::from(*v) == k.kek_version)) {
         bail!(
             "data key {} v{} is wrapped under kek-{}.key, which is not in {}; restore that file first",
             k.mission,
@@ -166,9 +176,24 @@ async fn rotate_kek(db: &DbArgs) -> Result<()> {
             db.key_dir().display()
         );
     }
+    Ok(())
+}
+
+/// The KEK rotation: rewraps every live data key under the current KEK (a new one, unless an
+/// earlier run left its rotation unfinished and `always_new` is not set), then deletes the
+/// older KEK files once the database shows nothing wrapped under them.
+async fn rewrap_under_new_kek(
+    db: &DbArgs,
+    store: &dyn Store,
+    keys: &legion_store::Keys,
+    always_new: bool,
+) -> Result<()> {
+    let files = keys.versions()?;
+    let data_keys = store.data_keys().await?;
+    missing_kek(db, keys, &data_keys)?;
     let current = keys.current().version().0;
     let unfinished = live(&data_keys).any(|k| k.kek_version < i64::from(current)) || files.iter().any(|v| *v < current);
-    let target = if unfinished {
+    let target = if unfinished && !always_new {
         println!("finishing the rotation to kek-{current}.key that an earlier run started");
         current
     } else {
@@ -283,12 +308,23 @@ async fn shred(db: &DbArgs, mission: &str, yes: bool) -> Result<()> {
              would be destroyed for good"
         );
     }
-    let store: Arc<dyn Store> = db.open().await?;
+    let (store, keys) = db.open_with_keys().await?;
     let mission = known_mission(&*store, mission).await?;
+    // The KEK rotation below must be able to run, or the destroyed keys' old bytes would stay
+    // unwrappable: refuse before destroying anything.
+    missing_kek(db, &keys, &store.data_keys().await?)?;
     let cases: i64 = store.state_counts().await?.iter().filter(|c| c.mission == mission).map(|c| c.count).sum();
     let destroyed = store.shred_mission(&mission, &mission_audit(&SystemClock, "mission.shred", &mission)).await?;
     println!(
         "destroyed {destroyed} data keys of {mission}: the personal data of its {cases} cases can no longer be read"
     );
-    Ok(())
+    // The destroyed keys' wrapped bytes outlive the row update (SQLite's write-ahead log and
+    // free pages, PostgreSQL's dead tuples, backups). A new KEK, with every older KEK file
+    // deleted, leaves no key that could unwrap them.
+    rewrap_under_new_kek(db, &*store, &keys, true).await.with_context(|| {
+        format!(
+            "{mission} is shredded, but the KEK that wrapped its keys could not be retired; \
+             run `legion keys rotate-kek` until it deletes the older kek-*.key files"
+        )
+    })
 }

@@ -335,9 +335,14 @@ fn total_cases(dir: &std::path::Path) -> i64 {
 
 /// Submits an application living in the UK (the gb-london mission); returns its id and code.
 fn submit_gb(url: &str, family_name: &str) -> (String, String) {
+    submit_from(url, "GB", "gb-london", family_name)
+}
+
+/// Submits an application living in `country`, which `mission` covers; returns its id and code.
+fn submit_from(url: &str, country: &str, mission: &str, family_name: &str) -> (String, String) {
     let person = serde_json::json!({
         "given_names": "Rotaqx", "family_name": family_name, "date_of_birth": "1985-05-06",
-        "nationality": "GB", "country_of_residence": "GB", "passport_number": "RK4455667",
+        "nationality": "GB", "country_of_residence": country, "passport_number": "RK4455667",
         "passport_expiry": "2036-01-01", "email": "rota.qx@example.net", "languages": ["English"],
         "travel": {"departure_country": "PL", "departure_city": "Lviv", "earliest_date": "2036-01-01", "group_travel": false},
         "declarations": {"no_criminal_record": true, "consent_background_check": true}
@@ -347,7 +352,7 @@ fn submit_gb(url: &str, family_name: &str) -> (String, String) {
         let r = reqwest::Client::new().post(format!("{url}/api/v1/applications")).json(&person).send().await.unwrap();
         assert_eq!(r.status(), 201);
         let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["mission"], "gb-london");
+        assert_eq!(body["mission"], mission);
         (body["id"].as_str().unwrap().to_owned(), body["access_code"].as_str().unwrap().to_owned())
     })
 }
@@ -505,15 +510,22 @@ fn keys_rotate_kek_and_data_keys_on_a_demo_database() {
 }
 
 #[test]
-fn keys_shred_needs_yes_then_the_cases_are_gone() {
+fn keys_shred_needs_yes_then_the_cases_are_gone_and_the_kek_with_them() {
     let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("legion-data/keys");
     run_ok(
         dir.path(),
         &["missions", "add", "--id", "gb-london", "--name", "Embassy", "--country", "GB", "--covers", "GB"],
     );
+    run_ok(
+        dir.path(),
+        &["missions", "add", "--id", "us-washington", "--name", "Embassy", "--country", "US", "--covers", "US"],
+    );
     let (server, url) = serve(dir.path(), &[]);
     let (id, code) = submit_gb(&url, "Shreddingqx");
+    let (us_id, us_code) = submit_from(&url, "US", "us-washington", "Keptqx");
     assert_eq!(applicant_view(&url, &id, &code).0, 200);
+    assert_eq!(applicant_view(&url, &us_id, &us_code).0, 200);
     drop(server);
 
     let out = legion(dir.path()).args(["keys", "shred", "--mission", "gb-london"]).output().unwrap();
@@ -521,27 +533,62 @@ fn keys_shred_needs_yes_then_the_cases_are_gone() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refusing to shred mission gb-london without --yes"), "{err}");
     assert_eq!(data_keys_of(&keys_list(dir.path()), "gb-london"), [(1, 1, "current".into())], "nothing destroyed");
+    assert!(keys.join("kek-1.key").exists());
 
+    // What someone keeping the key directory and the database from before would hold.
+    let old_kek = std::fs::read(keys.join("kek-1.key")).unwrap();
     let (out, _) = run_ok(dir.path(), &["keys", "shred", "--mission", "gb-london", "--yes"]);
     assert!(out.contains("destroyed 1 data keys of gb-london"), "{out}");
     assert!(out.contains("its 1 cases"), "{out}");
-    assert_eq!(data_keys_of(&keys_list(dir.path()), "gb-london"), [(1, 1, "destroyed".into())]);
+    // The shred rotates the KEK: the one that wrapped the destroyed key is gone from disk.
+    assert!(out.contains("rewrapped 1 data keys under kek-2.key"), "{out}");
+    assert!(!keys.join("kek-1.key").exists(), "the KEK that wrapped the destroyed key is deleted");
+    assert_eq!(std::fs::metadata(keys.join("kek-2.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    for file in std::fs::read_dir(&keys).unwrap() {
+        let path = file.unwrap().path();
+        assert_ne!(std::fs::read(&path).unwrap(), old_kek, "{} holds the old KEK", path.display());
+    }
+    let list = keys_list(dir.path());
+    assert_eq!(list["kek_versions"], serde_json::json!([2]));
+    assert_eq!(data_keys_of(&list, "gb-london"), [(1, 1, "destroyed".into())]);
+    assert_eq!(data_keys_of(&list, "us-washington"), [(1, 2, "current".into())]);
+    let live: Vec<_> = list["data_keys"].as_array().unwrap().iter().filter(|k| k["status"] != "destroyed").collect();
+    assert!(!live.is_empty() && live.iter().all(|k| k["kek_version"] == 2), "{list}");
     let (table, _) = run_ok(dir.path(), &["keys", "list"]);
-    assert!(table.contains("kek-1.key"), "{table}");
+    assert!(table.contains("kek-2.key") && !table.contains("kek-1.key"), "{table}");
     let row = table.lines().find(|l| l.starts_with("gb-london")).expect("a row per data key");
     assert!(row.contains("destroyed") && row.split_whitespace().nth(1) == Some("1"), "{row}");
-    assert_eq!(total_cases(dir.path()), 1, "the case itself remains, without its personal data");
+    assert_eq!(total_cases(dir.path()), 2, "the cases themselves remain");
     assert_eq!(
-        audit_trail(dir.path(), &["mission.shred"]),
-        [("mission.shred".into(), "mission:gb-london".into(), Some("gb-london".into()))]
+        audit_trail(dir.path(), &["mission.shred", "kek.rotate", "kek.delete"]),
+        [
+            ("mission.shred".into(), "mission:gb-london".into(), Some("gb-london".into())),
+            ("kek.rotate".into(), "kek:2".into(), None),
+            ("kek.delete".into(), "kek:1".into(), None),
+        ]
     );
+
+    // The database with the old KEK opens nothing any more: no live key is wrapped under it.
+    let old_keys = tempfile::tempdir().unwrap();
+    std::fs::write(old_keys.path().join("kek-1.key"), &old_kek).unwrap();
+    std::fs::set_permissions(old_keys.path().join("kek-1.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let old = std::sync::Arc::new(legion_store::Keys::load_or_create(old_keys.path()).unwrap());
+        let db = format!("sqlite://{}", dir.path().join("legion-data/legion.db").display());
+        let store = legion_store::open(&db, old).await.unwrap();
+        let us_case = legion_domain::ApplicationId::parse(&us_id).unwrap();
+        let read = store.case(us_case, &legion_store::Scope::All).await;
+        assert!(read.is_err(), "the old KEK still opens a live data key");
+    });
 
     let (_server, url) = serve(dir.path(), &[]);
     assert_eq!(applicant_view(&url, &id, &code).0, 410, "the personal data is gone");
+    assert_eq!(applicant_view(&url, &us_id, &us_code).0, 200, "other missions still read");
     let (later, later_code) = submit_gb(&url, "Laterqx");
     assert_eq!(applicant_view(&url, &later, &later_code).0, 200, "new applications get a new key");
     let list = keys_list(dir.path());
-    assert_eq!(data_keys_of(&list, "gb-london"), [(1, 1, "destroyed".into()), (2, 1, "current".into())]);
+    assert_eq!(data_keys_of(&list, "gb-london"), [(1, 1, "destroyed".into()), (2, 2, "current".into())]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -679,6 +726,53 @@ fn audit_commands_refuse_what_they_cannot_check() {
     assert!(!dir.path().join("legion-data/legion.db").exists());
     let (code, _, err) = run_audit(dir.path(), &["audit", "checkpoint"]);
     assert_eq!(code, 2, "--out is required: {err}");
+}
+
+/// `PRAGMA journal_mode` of the SQLite file at `path`, read on a read-only connection.
+fn journal_mode(path: &std::path::Path) -> String {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        mode
+    })
+}
+
+#[test]
+fn audit_verify_leaves_the_database_it_checks_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(dir.path(), &["missions", "add", "--id", "pl-warsaw", "--name", "E", "--country", "PL", "--covers", "PL"]);
+    // A copy in rollback-journal mode, as a backup or another tool might leave it.
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("copy.db");
+    attack(
+        &format!("sqlite://{}", dir.path().join("legion-data/legion.db").display()),
+        "PRAGMA wal_checkpoint(TRUNCATE)",
+    );
+    std::fs::copy(dir.path().join("legion-data/legion.db"), &copy).unwrap();
+    attack(&format!("sqlite://{}", copy.display()), "PRAGMA journal_mode = DELETE");
+    assert_eq!(journal_mode(&copy), "delete");
+    let before = std::fs::read(&copy).unwrap();
+    let listing = |d: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        names
+    };
+    let files_before = listing(copy_dir.path());
+
+    let key = legion_audit::CheckpointSigner::from_seed("legion/audit", &[5; 32]).unwrap().verifier().verifier_key();
+    let db = format!("sqlite://{}", copy.display());
+    let (code, out, err) = run_audit(dir.path(), &["audit", "verify", "--db", &db, "--verifier-key", &key]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("audit log verified: "), "{out}");
+
+    assert_eq!(journal_mode(&copy), "delete", "verifying does not switch the file to WAL mode");
+    let after = std::fs::read(&copy).unwrap();
+    assert!(before == after, "verifying changed the bytes of the database it checked");
+    assert_eq!(listing(copy_dir.path()), files_before, "verifying creates no files beside the database");
 }
 
 #[test]

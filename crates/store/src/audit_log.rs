@@ -86,6 +86,42 @@ pub(crate) fn next_event(
     Ok(NextEvent { seq, chain })
 }
 
+/// An audit row as verification reads it: its columns packed by the database into one JSON
+/// array `[at, actor, role, mission, action, object, outcome, before_hash, after_hash]`, which
+/// decodes several times faster than eleven separate columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedAuditRow {
+    /// The row's seq.
+    pub seq: i64,
+    /// The other columns but the chain, as a JSON array.
+    pub packed: String,
+    /// The stored chain hash, hex.
+    pub chain: Option<String>,
+}
+
+type Packed = (i64, String, String, Option<String>, String, String, String, Option<String>, Option<String>);
+
+impl PackedAuditRow {
+    /// The row's leaf bytes, as [`StoredAuditEvent::leaf`] computes them from the columns. A
+    /// packing that does not decode yields the packed text itself, which matches no leaf the
+    /// store wrote, so the row fails the chain check at its own seq.
+    pub fn leaf(&self) -> Vec<u8> {
+        let Ok((at, actor, role, mission, action, object, outcome, before, after)) =
+            serde_json::from_str::<Packed>(&self.packed)
+        else {
+            return self.packed.clone().into_bytes();
+        };
+        let Some(at) = DateTime::from_timestamp_millis(at) else { return self.packed.clone().into_bytes() };
+        let event = AuditEvent { at, actor, role, mission, action, object, outcome };
+        leaf_bytes(self.seq, &event, before.as_deref(), after.as_deref())
+    }
+
+    /// The stored chain hash; `None` when it is missing or not 32 bytes of hex.
+    pub fn chain_hash(&self) -> Option<Hash> {
+        self.chain.as_deref().and_then(|c| Hash::from_hex(c).ok())
+    }
+}
+
 /// A signed checkpoint of the audit log, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredCheckpoint {
@@ -142,6 +178,26 @@ mod tests {
         for v in &variants {
             assert_ne!(&base, v);
         }
+    }
+
+    #[test]
+    fn a_packed_row_gives_the_leaf_of_its_columns() {
+        let e = AuditEvent { actor: "a \"quoted\" actor\n".into(), object: "Об'єкт ✓".into(), ..event() };
+        let packed = serde_json::json!([
+            e.at.timestamp_millis(),
+            e.actor,
+            e.role,
+            e.mission,
+            e.action,
+            e.object,
+            e.outcome,
+            "aa",
+            null
+        ]);
+        let row = PackedAuditRow { seq: 7, packed: packed.to_string(), chain: None };
+        assert_eq!(row.leaf(), leaf_bytes(7, &e, Some("aa"), None));
+        let garbage = PackedAuditRow { seq: 7, packed: "[1, 2".into(), chain: None };
+        assert_eq!(garbage.leaf(), b"[1, 2");
     }
 
     #[test]

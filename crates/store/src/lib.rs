@@ -21,7 +21,7 @@ use legion_domain::{
 };
 use serde::Serialize;
 
-pub use audit_log::{CheckpointOutcome, StoredCheckpoint, leaf_bytes};
+pub use audit_log::{CheckpointOutcome, PackedAuditRow, StoredCheckpoint, leaf_bytes};
 pub use crypto::{Keys, SealProbe};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -413,6 +413,9 @@ pub struct NewDocument {
     pub content_key: SealedKey,
     /// When.
     pub uploaded_at: DateTime<Utc>,
+    /// Most documents the case may hold, this one included: checked in the inserting
+    /// transaction, so concurrent uploads cannot exceed it.
+    pub max_per_case: u32,
 }
 
 /// A stored document's record (the bytes are in object storage).
@@ -515,7 +518,9 @@ pub trait Store: Send + Sync + 'static {
     /// (`Internal` if its hash differs; `NotFound` if the row is gone; `Shredded` if its
     /// mission's keys were destroyed).
     async fn open_document(&self, document: &DocumentRecord, sealed: &[u8]) -> Result<Vec<u8>>;
-    /// Records a document with its audit event. `NotFound` if the case does not exist.
+    /// Records a document with its audit event. `NotFound` if the case does not exist;
+    /// `Conflict` if, in the same transaction, the case holds `max_per_case` documents already
+    /// or its state no longer accepts documents (`State::accepts_documents`).
     async fn insert_document(&self, document: &NewDocument, audit: &AuditEvent) -> Result<()>;
     /// A case's documents, oldest first; `None` when the case is not within `scope`.
     async fn documents(&self, application: ApplicationId, scope: &Scope) -> Result<Option<Vec<DocumentRecord>>>;
@@ -532,6 +537,9 @@ pub trait Store: Send + Sync + 'static {
     /// How many audit events with this action, object and outcome were recorded at or after
     /// `since` (throttling repeated failed sign-ins reads its own trail).
     async fn count_recent_audit(&self, action: &str, object: &str, outcome: &str, since: DateTime<Utc>) -> Result<i64>;
+    /// Audit rows with `seq > after`, oldest first, packed for verification (see
+    /// [`PackedAuditRow`]).
+    async fn audit_packed(&self, after: i64, limit: u32) -> Result<Vec<PackedAuditRow>>;
     /// Audit events with `seq > after`, oldest first.
     async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<StoredAuditEvent>>;
     /// Audit events matching `query`, newest first, with how many match in all.
@@ -584,5 +592,22 @@ pub async fn open(url: &str, keys: Arc<Keys>) -> Result<Arc<dyn Store>> {
         Err(StoreError::Config(format!(
             "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST/DB"
         )))
+    }
+}
+
+/// Opens the store a URL names to read it only, as [`open`] does otherwise. `SQLite`: read-only
+/// connections to an existing file, which is left exactly as it was (no journal-mode change, no
+/// new file). `PostgreSQL`: every session starts with `default_transaction_read_only = on`, so
+/// the server refuses any write. Does not migrate.
+pub async fn open_read_only(url: &str, keys: Arc<Keys>) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open_read_only(url, keys).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // sqlx reads `options[NAME]=VALUE` from the URL into the startup packet's options.
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{separator}options%5Bdefault_transaction_read_only%5D=on");
+        Ok(Arc::new(PgStore::open(&url, keys).await?))
+    } else {
+        open(url, keys).await
     }
 }

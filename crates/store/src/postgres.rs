@@ -62,7 +62,10 @@ impl PgStore {
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(store_error)
+        // Explicit, not the server's default: `append` reads the last event after taking the
+        // table lock, which under REPEATABLE READ or SERIALIZABLE would read a snapshot taken
+        // before the lock and collide with a concurrent append.
+        self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await.map_err(store_error)
     }
 
     async fn snapshot(&self) -> Result<Transaction<'static, Postgres>> {
@@ -88,6 +91,11 @@ fn store_error(e: sqlx::Error) -> StoreError {
     let Some(db) = e.as_database_error() else { return sql::client_error(&e) };
     let code = db.code().unwrap_or_default().into_owned();
     match code.as_str() {
+        // Two appends with one seq means the serialisation above failed: a fault, not a conflict
+        // a client could resolve.
+        "23505" if db.constraint() == Some("audit_events_pkey") => {
+            StoreError::Internal("two audit appends took the same seq".into())
+        }
         "23505" => StoreError::Duplicate(duplicate_name(db.constraint()).into()),
         "23503" => StoreError::NotFound,
         // 53: insufficient resources (53100 disk full); 08: connection exceptions;
@@ -127,6 +135,20 @@ async fn append(tx: &mut Transaction<'static, Postgres>, e: &AuditEvent, hashes:
     Ok(())
 }
 
+/// Audit rows packed for verification: one JSON array instead of nine columns.
+const SELECT_AUDIT_PACKED: &str = "SELECT seq, json_build_array(at, actor, role, mission, action, object, outcome, \
+     before_hash, after_hash)::text AS packed, chain FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+/// Serialises creating data keys with rewrapping them (the mode conflicts with itself, not
+/// with plain reads).
+const LOCK_DATA_KEYS: &str = "LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE";
+
+/// The row a transition changes, locked as it is read so that the before-hash describes the row
+/// the update changes.
+const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE id = $1 FOR UPDATE";
+
 /// The dialect the common methods run in.
 type Db = sqlx::Postgres;
 
@@ -148,7 +170,12 @@ sql::impl_store! {
 
         async fn migrate(&self) -> Result<()> {
             MIGRATOR.run(&self.pool).await.map_err(|e| sql::migrate_error(e, store_error))?;
-            self.chain_legacy_events().await
+            self.chain_legacy_events().await?;
+            let sealed = self.seal_legacy_rows().await?;
+            if sealed > 0 {
+                tracing::info!(sealed, "sealed applications written before encryption");
+            }
+            Ok(())
         }
     }
 }

@@ -154,11 +154,16 @@ pub(crate) const INSERT_NEXT_HISTORY: &str = "INSERT INTO application_history \
      (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) \
      VALUES ($1, $10, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-pub(crate) const PENDING_SCREENING: &str =
-    "SELECT id FROM applications WHERE state = 'submitted' ORDER BY submitted_at, id LIMIT $1";
+pub(crate) const PENDING_SCREENING: &str = "SELECT id FROM applications WHERE state = 'submitted' AND data_destroyed_at IS NULL \
+     ORDER BY submitted_at, id LIMIT $1";
 
 pub(crate) const PASSPORT_MATCHES: &str = "SELECT id, reference, mission_id, state FROM applications \
-     WHERE passport_index = $1 AND id <> $2 AND state <> 'withdrawn' ORDER BY submitted_at, id";
+     WHERE passport_index = $1 AND id <> $2 AND state <> 'withdrawn' AND data_destroyed_at IS NULL \
+     ORDER BY submitted_at, id";
+
+/// Shredding leaves a case its id, state and dates, and takes it out of queues and screening.
+pub(crate) const MARK_DESTROYED: &str = "UPDATE applications SET data_destroyed_at = $1, passport_index = '', \
+     email_index = NULL WHERE mission_id = $2 AND data_destroyed_at IS NULL";
 
 /// The last event, whose seq and chain the next one continues. `seq` is the last + 1, not a
 /// sequence or rowid default, so the log has no gaps: a rolled-back append takes its number
@@ -243,6 +248,10 @@ pub(crate) const DESTROY_DATA_KEY: &str = "UPDATE data_keys SET wrapped = NULL, 
 pub(crate) const REENCRYPT_SCAN: &str = "SELECT id, reference, mission_id, state, version, details, \
      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
      FROM applications WHERE mission_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Rows written before encryption: their details are plaintext JSON, which names its fields.
+pub(crate) const LEGACY_APPLICATIONS: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE details LIKE '%\"given_names\"%' ORDER BY id LIMIT 200";
 pub(crate) const HISTORY_SEALED: &str =
     "SELECT seq, details FROM application_history WHERE application_id = $1 ORDER BY seq";
 /// Compare-and-set on the sealed text: a row changed since it was read is left for the next pass.
@@ -392,6 +401,8 @@ pub(crate) struct CasesQuery {
 pub(crate) fn cases_query(scope: &Scope, query: &QueueQuery) -> CasesQuery {
     let mut w = Where::new();
     w.scope(scope);
+    // Cases whose personal data was shredded have nothing left to work on.
+    w.and("data_destroyed_at IS NULL");
     if let Some(s) = query.state {
         w.eq("state", s.as_str().to_owned());
     }
@@ -544,6 +555,11 @@ impl ApplicationRow {
             self.recommendation.as_deref().unwrap_or("").as_bytes(),
             self.flags.as_bytes(),
         ])
+    }
+
+    /// When it was submitted.
+    pub(crate) fn submitted_at_of(&self) -> Result<DateTime<Utc>> {
+        time(self.submitted_at, "applications.submitted_at")
     }
 
     /// The record, given the opened details and flags.
@@ -868,6 +884,27 @@ macro_rules! impl_store {
                 Ok(live.is_some())
             }
 
+            /// Seals a row's details and flags again under `ring`'s current key, unless the row
+            /// changed since it was read (compare-and-set on the sealed text); returns 1 or 0.
+            async fn reseal_application(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                ring: &Ring,
+                row: &sql::ApplicationRow,
+                details: &legion_domain::ApplicantDetails,
+                flags: &[Flag],
+            ) -> Result<u64> {
+                Ok(sqlx::query(sql::RESEAL_APPLICATION)
+                    .bind(crypto::seal_details(ring, &row.id, details)?)
+                    .bind(crypto::seal_json(ring, crypto::FLAGS, &row.id, flags)?)
+                    .bind(&row.id)
+                    .bind(&row.details)
+                    .bind(&row.flags)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected())
+            }
+
             fn key_version(v: i64) -> Result<u32> {
                 u32::try_from(v).map_err(|_| StoreError::Internal("data key version out of range".into()))
             }
@@ -902,15 +939,30 @@ macro_rules! impl_store {
                     if let Some(ring) = self.reload_ring(mission).await? {
                         return Ok(ring);
                     }
-                    self.create_data_key(mission, &system_event(at, mission, "key.create", String::new())).await?;
+                    self.create_data_key(mission, &system_event(at, mission, "key.create", String::new()), true).await?;
                     self.reload_ring(mission).await?.ok_or_else(|| StoreError::Internal("data key vanished".into()))
                 }
 
                 /// Adds the mission's next data key (current from now on), with `by` (who, when,
                 /// which action) as its audit event, naming the new key as the object.
-                async fn create_data_key(&self, mission: &str, by: &AuditEvent) -> Result<i64> {
+                async fn create_data_key(&self, mission: &str, by: &AuditEvent, only_if_none: bool) -> Result<i64> {
                     let at = by.at;
                     let mut tx = self.begin().await?;
+                    // Taken before the KEK directory is read (in `new_data_key`), so a KEK
+                    // rotation, which takes the same lock to rewrap, either sees this key or is
+                    // seen by it; and two servers creating a mission's first key take turns.
+                    sqlx::query(LOCK_DATA_KEYS).execute(&mut *tx).await.map_err(store_error)?;
+                    if only_if_none {
+                        let rows: Vec<crypto::DataKeyRow> = sqlx::query_as(sql::SELECT_DATA_KEYS_OF)
+                            .bind(mission)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                        if let Some(live) = rows.iter().filter(|r| r.wrapped.is_some()).map(|r| r.version).max() {
+                            tx.rollback().await.map_err(store_error)?;
+                            return Ok(live);
+                        }
+                    }
                     let max: i64 = sqlx::query_scalar(sql::MAX_DATA_KEY_VERSION)
                         .bind(mission)
                         .fetch_one(&mut *tx)
@@ -918,7 +970,7 @@ macro_rules! impl_store {
                         .map_err(store_error)?;
                     let version = max + 1;
                     let (wrapped, kek_version) = self.vault.new_data_key(mission, key_version(version)?)?;
-                    sqlx::query(sql::INSERT_DATA_KEY)
+                    let inserted = sqlx::query(sql::INSERT_DATA_KEY)
                         .bind(mission)
                         .bind(version)
                         .bind(i64::from(kek_version))
@@ -926,7 +978,15 @@ macro_rules! impl_store {
                         .bind(sql::millis(at))
                         .execute(&mut *tx)
                         .await
-                        .map_err(store_error)?;
+                        .map_err(store_error)?
+                        .rows_affected();
+                    if inserted == 0 {
+                        // Another process created this version first (without the lock only in
+                        // `SQLite` across processes, which `BEGIN IMMEDIATE` already serialises).
+                        tx.rollback().await.map_err(store_error)?;
+                        self.vault.forget(mission);
+                        return Err(StoreError::Conflict);
+                    }
                     let event = AuditEvent {
                         mission: Some(mission.to_owned()),
                         object: format!("data_key:{mission}:{version}"),
@@ -965,6 +1025,78 @@ macro_rules! impl_store {
                         })
                         .await?;
                     row.into_record(details, flags)
+                }
+
+                /// Seals what databases written before encryption hold in plaintext (once, at
+                /// migration; resumable: each row is sealed in its own transaction, and a row
+                /// already sealed is not selected again). Plaintext details name `given_names`;
+                /// sealed ones only name field groups. The old bytes may linger in free pages
+                /// until the database is vacuumed.
+                async fn seal_legacy_rows(&self) -> Result<u64> {
+                    let done: Option<i64> =
+                        sqlx::query_scalar("SELECT finished_at FROM store_upgrades WHERE name = 'seal_legacy_rows'")
+                            .fetch_optional(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                    if done.is_some() {
+                        return Ok(0);
+                    }
+                    let mut sealed = 0;
+                    loop {
+                        let rows: Vec<sql::ApplicationRow> = sqlx::query_as(sql::LEGACY_APPLICATIONS)
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                        if rows.is_empty() {
+                            let mut tx = self.begin().await?;
+                            sqlx::query(
+                                "INSERT INTO store_upgrades (name, finished_at) VALUES ('seal_legacy_rows', \
+                                 (SELECT COALESCE(MAX(updated_at), 0) FROM applications)) ON CONFLICT (name) DO NOTHING",
+                            )
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                            tx.commit().await.map_err(store_error)?;
+                            return Ok(sealed);
+                        }
+                        for row in rows {
+                            sealed += self.seal_legacy_row(row).await?;
+                        }
+                    }
+                }
+
+                async fn seal_legacy_row(&self, row: sql::ApplicationRow) -> Result<u64> {
+                    let corrupt = |what: &str| StoreError::Internal(format!("plaintext {what} of a legacy row does not parse"));
+                    let submitted = sql::ApplicationRow::submitted_at_of(&row)?;
+                    let ring = self.ring_for_write(&row.mission_id, submitted).await?;
+                    let details: legion_domain::ApplicantDetails =
+                        serde_json::from_str(&row.details).map_err(|_| corrupt("details"))?;
+                    let flags: Vec<Flag> = if row.flags.starts_with('[') {
+                        serde_json::from_str(&row.flags).map_err(|_| corrupt("flags"))?
+                    } else {
+                        crypto::open_json(&ring, crypto::FLAGS, &row.id, &row.flags)
+                            .map_err(|_| corrupt("flags"))?
+                    };
+                    let history: Vec<(i64, String)> = sqlx::query_as(sql::HISTORY_SEALED)
+                        .bind(&row.id)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let mut tx = self.begin().await?;
+                    let done = reseal_application(&mut tx, &ring, &row, &details, &flags).await?;
+                    for (seq, text) in history.iter().filter(|(_, d)| d.starts_with('{')) {
+                        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| corrupt("history"))?;
+                        sqlx::query(sql::RESEAL_HISTORY)
+                            .bind(crypto::seal_json(&ring, crypto::HISTORY_DETAILS, &format!("{}/{seq}", row.id), &value)?)
+                            .bind(&row.id)
+                            .bind(seq)
+                            .bind(text)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(done)
                 }
 
                 /// Fills in the chain of events written before it existed (once, at migration).
@@ -1310,7 +1442,7 @@ macro_rules! impl_store {
                         }
                     }
                     let flags = write.flags.map(|f| crypto::seal_json(&ring, crypto::FLAGS, &id, f)).transpose()?;
-                    let before: Option<sql::ApplicationRow> = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
+                    let before: Option<sql::ApplicationRow> = sqlx::query_as(SELECT_APPLICATION_TO_UPDATE)
                         .bind(&id)
                         .fetch_optional(&mut *tx)
                         .await
@@ -1427,19 +1559,40 @@ macro_rules! impl_store {
 
                 async fn insert_document(&self, d: &NewDocument, audit: &AuditEvent) -> Result<()> {
                     let mut tx = self.begin().await?;
-                    // The document's key was sealed before this transaction: its data key must
-                    // still be live now, or the document would be born shredded.
-                    let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
-                        .bind(d.application.to_string())
-                        .fetch_optional(&mut *tx)
+                    let application = d.application.to_string();
+                    // The case's row stays locked until commit (PostgreSQL; SQLite's single
+                    // writer already excludes everyone): other uploads to the case and its
+                    // transitions wait, so the count and the state read below hold at commit.
+                    sqlx::query(SELECT_APPLICATION_TO_UPDATE)
+                        .bind(&application)
+                        .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    let mission = mission.ok_or(StoreError::NotFound)?;
+                    // The document's key was sealed before this transaction: its data key must
+                    // still be live now, or the document would be born shredded.
+                    let case: Option<(String, String)> =
+                        sqlx::query_as("SELECT mission_id, state FROM applications WHERE id = $1")
+                            .bind(&application)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                    let (mission, state) = case.ok_or(StoreError::NotFound)?;
                     for version in crypto::versions(&d.content_key.0) {
                         if !version_is_live(&mut tx, &mission, version).await? {
                             self.vault.forget(&mission);
                             return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
                         }
+                    }
+                    // The web layer checked both before the upload was read; checked again here,
+                    // where concurrent uploads and a decision made meanwhile are seen.
+                    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE application_id = $1")
+                        .bind(&application)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    let open = legion_domain::State::parse(&state).is_some_and(legion_domain::State::accepts_documents);
+                    if !open || held >= i64::from(d.max_per_case) {
+                        return Err(StoreError::Conflict);
                     }
                     sqlx::query(sql::INSERT_DOCUMENT)
                         .bind(d.id.to_string())
@@ -1492,6 +1645,16 @@ macro_rules! impl_store {
                     let mut tx = self.begin().await?;
                     append(&mut tx, event, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)
+                }
+
+                async fn audit_packed(&self, after: i64, limit: u32) -> Result<Vec<$crate::PackedAuditRow>> {
+                    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(SELECT_AUDIT_PACKED)
+                        .bind(after)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    Ok(rows.into_iter().map(|(seq, packed, chain)| $crate::PackedAuditRow { seq, packed, chain }).collect())
                 }
 
                 async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<StoredAuditEvent>> {
@@ -1583,11 +1746,14 @@ macro_rules! impl_store {
                 }
 
                 async fn rewrap_data_keys(&self, audit: &AuditEvent) -> Result<u64> {
+                    let mut tx = self.begin().await?;
+                    // The lock `create_data_key` takes: no key can be wrapped under an older KEK
+                    // after this transaction read the table.
+                    sqlx::query(LOCK_DATA_KEYS).execute(&mut *tx).await.map_err(store_error)?;
                     let missions: Vec<String> = sqlx::query_scalar("SELECT DISTINCT mission_id FROM data_keys")
-                        .fetch_all(self.reader())
+                        .fetch_all(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                    let mut tx = self.begin().await?;
                     let mut changed = 0;
                     for mission in &missions {
                         let rows: Vec<crypto::DataKeyRow> = sqlx::query_as(sql::SELECT_DATA_KEYS_OF)
@@ -1615,7 +1781,7 @@ macro_rules! impl_store {
                 }
 
                 async fn rotate_data_key(&self, mission: &MissionId, audit: &AuditEvent) -> Result<i64> {
-                    let version = self.create_data_key(mission.as_str(), audit).await?;
+                    let version = self.create_data_key(mission.as_str(), audit, false).await?;
                     Ok(version)
                 }
 
@@ -1675,16 +1841,7 @@ macro_rules! impl_store {
                             // The new key itself was destroyed meanwhile: start over.
                             return Err(StoreError::Conflict);
                         }
-                        let done = sqlx::query(sql::RESEAL_APPLICATION)
-                            .bind(crypto::seal_details(&ring, &row.id, &details)?)
-                            .bind(crypto::seal_json(&ring, crypto::FLAGS, &row.id, &flags)?)
-                            .bind(&row.id)
-                            .bind(&row.details)
-                            .bind(&row.flags)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(store_error)?
-                            .rows_affected();
+                        let done = reseal_application(&mut tx, &ring, row, &details, &flags).await?;
                         for (seq, sealed) in &history {
                             let at = format!("{}/{seq}", row.id);
                             let value: serde_json::Value =
@@ -1779,6 +1936,12 @@ macro_rules! impl_store {
                     .await
                     .map_err(store_error)?
                     .rows_affected();
+                    sqlx::query(sql::MARK_DESTROYED)
+                        .bind(sql::millis(audit.at))
+                        .bind(m)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
                     append(&mut tx, audit, sql::RowHashes::default()).await?;
                     tx.commit().await.map_err(store_error)?;
                     self.vault.forget(m);

@@ -85,6 +85,25 @@ impl SqliteStore {
         Ok(Self { writer, reader, vault: Arc::new(Vault::new(keys)) })
     }
 
+    /// Opens an existing database to read it only (`legion audit verify`): read-only
+    /// connections, no file created, and no journal-mode or synchronous pragma, so that the
+    /// file, its mode and its directory stay as they were. Every write fails (`Unavailable`).
+    pub async fn open_read_only(url: &str, keys: Arc<Keys>) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT);
+        let path = options.get_filename().to_owned();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(&path, e))?;
+        sqlx::query("PRAGMA schema_version").execute(&pool).await.map_err(|e| open_error(&path, e))?;
+        Ok(Self { writer: pool.clone(), reader: pool, vault: Arc::new(Vault::new(keys)) })
+    }
+
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }
@@ -170,6 +189,18 @@ async fn append(tx: &mut Transaction<'static, Sqlite>, e: &AuditEvent, hashes: s
     Ok(())
 }
 
+/// Audit rows packed for verification: one JSON array instead of nine columns.
+const SELECT_AUDIT_PACKED: &str = "SELECT seq, json_array(at, actor, role, mission, action, object, outcome, \
+     before_hash, after_hash) AS packed, chain FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+/// Serialises creating data keys with rewrapping them; `BEGIN IMMEDIATE` already does.
+const LOCK_DATA_KEYS: &str = "SELECT 1";
+
+/// The row a transition changes, read in its transaction (the single writer holds it still).
+const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE id = $1";
+
 /// The dialect the common methods run in.
 type Db = sqlx::Sqlite;
 
@@ -189,7 +220,12 @@ sql::impl_store! {
 
         async fn migrate(&self) -> Result<()> {
             MIGRATOR.run(&self.writer).await.map_err(|e| sql::migrate_error(e, store_error))?;
-            self.chain_legacy_events().await
+            self.chain_legacy_events().await?;
+            let sealed = self.seal_legacy_rows().await?;
+            if sealed > 0 {
+                tracing::info!(sealed, "sealed applications written before encryption");
+            }
+            Ok(())
         }
     }
 }

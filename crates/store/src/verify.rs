@@ -95,24 +95,40 @@ pub async fn read_audit_events(
     log: &mut LogVerifier,
     until: Option<u64>,
 ) -> Result<u64, VerifyError> {
+    let start = log.size();
+    // How many rows the next query may return, once `done` rows have been read.
+    let limit = |done: u64| match until {
+        Some(until) => u32::try_from(until.saturating_sub(start + done)).unwrap_or(VERIFY_PAGE).min(VERIFY_PAGE),
+        None => VERIFY_PAGE,
+    };
+    let as_seq = |n: u64| i64::try_from(n).map_err(|_| StoreError::Internal("audit log size out of range".into()));
     let mut read = 0;
-    loop {
-        let after = log.size();
-        let limit = match until {
-            Some(until) if after >= until => break,
-            Some(until) => u32::try_from(until - after).unwrap_or(VERIFY_PAGE).min(VERIFY_PAGE),
-            None => VERIFY_PAGE,
-        };
-        let after_seq = i64::try_from(after).map_err(|_| StoreError::Internal("audit log size out of range".into()))?;
-        let page = store.audit_events(after_seq, limit).await?;
-        for event in &page {
-            // A seq that is not positive belongs nowhere in the log: 0 reports it as misplaced.
-            let seq = u64::try_from(event.seq).unwrap_or(0);
-            log.push(seq, &event.leaf(), &event.chain_hash().unwrap_or(MISSING_CHAIN))?;
-            read += 1;
-        }
-        if page.len() < limit as usize {
-            break;
+    if limit(0) == 0 {
+        return Ok(0);
+    }
+    let mut page = store.audit_packed(as_seq(start)?, limit(0)).await?;
+    while let Some(last) = page.last().map(|r| r.seq) {
+        let count = page.len() as u64;
+        let more = count == u64::from(limit(read)) && limit(read + count) > 0;
+        // The page is hashed on a blocking thread while the next one is read.
+        let mut owned = std::mem::take(log);
+        let hashing = tokio::task::spawn_blocking(move || {
+            let result = page.iter().try_for_each(|row| {
+                // A seq that is not positive belongs nowhere in the log: 0 reports it as misplaced.
+                let seq = u64::try_from(row.seq).unwrap_or(0);
+                owned.push(seq, &row.leaf(), &row.chain_hash().unwrap_or(MISSING_CHAIN))
+            });
+            (owned, result)
+        });
+        let next = if more { Some(store.audit_packed(last, limit(read + count)).await) } else { None };
+        let (owned, result) =
+            hashing.await.map_err(|e| StoreError::Internal(format!("verification thread failed: {e}")))?;
+        *log = owned;
+        result?;
+        read += count;
+        match next {
+            Some(next) => page = next?,
+            None => break,
         }
     }
     Ok(read)

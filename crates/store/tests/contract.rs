@@ -36,6 +36,7 @@ contract!(
     recent_audit_events_are_counted_per_object,
     concurrent_writers_keep_the_log_contiguous,
     concurrent_decisions_on_one_case_conflict,
+    a_read_only_store_reads_and_refuses_every_write,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -667,4 +668,21 @@ async fn postgres_reports_a_missing_database_as_config() {
     let url = with_database(&pg_admin_url(), &format!("legion_missing_{}", Uuid::new_v4().simple()));
     pg_admin(&pg_admin_url()).await.close().await.ok();
     assert!(matches!(PgStore::open(&url, Arc::new(Keys::ephemeral())).await, Err(StoreError::Config(_))));
+}
+
+async fn a_read_only_store_reads_and_refuses_every_write(db: &Db) {
+    put_missions(db).await;
+    let events = db.store().audit_events(0, 1000).await.unwrap();
+    let reader = legion_store::open_read_only(&db.url, Arc::clone(&db.keys)).await.unwrap();
+    assert_eq!(reader.audit_events(0, 1000).await.unwrap(), events);
+    let err = reader.append_audit(&audit("probe", "read-only")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_) | StoreError::Internal(_)), "{err:?}");
+    let err = reader.put_mission(&mission("ua-kyiv", &[]), &audit("mission.put", "mission:ua-kyiv")).await;
+    assert!(err.is_err(), "a read-only store wrote a mission");
+    assert_eq!(db.store().audit_events(0, 1000).await.unwrap(), events, "nothing was written");
+    if db.url.starts_with("sqlite:") {
+        let missing = db.url.replace("legion.db", "missing.db");
+        assert!(legion_store::open_read_only(&missing, Arc::clone(&db.keys)).await.is_err(), "no file is created");
+        assert!(!std::path::Path::new(missing.trim_start_matches("sqlite://")).exists());
+    }
 }

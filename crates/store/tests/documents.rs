@@ -5,7 +5,7 @@
 #[macro_use]
 mod support;
 
-use legion_domain::{ApplicationId, DocumentId, DocumentKind, DocumentType};
+use legion_domain::{Actor, ApplicationId, Command, DocumentId, DocumentKind, DocumentType};
 use legion_store::{AuditEvent, DocumentRecord, NewDocument, Scope, StoreError};
 use support::*;
 use uuid::Uuid;
@@ -15,7 +15,12 @@ contract!(
     documents_are_recorded_with_their_audit_event_and_scoped,
     a_document_for_an_unknown_case_writes_nothing,
     rotation_reseals_document_keys_and_never_the_objects,
+    the_cap_and_the_case_state_are_checked_where_the_document_is_recorded,
+    concurrent_uploads_never_exceed_the_cap,
 );
+
+/// The cap the web layer passes by default.
+const CAP: u32 = 20;
 
 const MARKER: &[u8] = b"%PDF-1.4 LEGION-DOCUMENT-MARKER-1f3a";
 
@@ -23,9 +28,9 @@ fn upload_audit(id: DocumentId) -> AuditEvent {
     AuditEvent { mission: Some("pl-warsaw".into()), ..audit("document.upload", &format!("document:{id}")) }
 }
 
-/// Seals `bytes` for a new document of `app` and records it; returns the record as stored
-/// and the sealed object.
-async fn store_document(db: &Db, app: ApplicationId, bytes: &[u8], minute: i64) -> (DocumentRecord, Vec<u8>) {
+/// A new pl-warsaw document of `app` holding `bytes`, sealed, with at most `cap` per case;
+/// returns it and its sealed object.
+async fn new_document(db: &Db, app: ApplicationId, bytes: &[u8], minute: i64, cap: u32) -> (NewDocument, Vec<u8>) {
     let id = DocumentId(Uuid::new_v4());
     let sealed = db.store().seal_document(&mid("pl-warsaw"), id, bytes).await.unwrap();
     let new = NewDocument {
@@ -38,10 +43,18 @@ async fn store_document(db: &Db, app: ApplicationId, bytes: &[u8], minute: i64) 
         sealed_sha256: sealed.sha256.clone(),
         content_key: sealed.content_key.clone(),
         uploaded_at: t(minute),
+        max_per_case: cap,
     };
-    db.store().insert_document(&new, &upload_audit(id)).await.unwrap();
-    let record = db.store().document(app, id, &Scope::All).await.unwrap().expect("the document is recorded");
-    (record, sealed.bytes)
+    (new, sealed.bytes)
+}
+
+/// Seals `bytes` for a new document of `app` and records it; returns the record as stored
+/// and the sealed object.
+async fn store_document(db: &Db, app: ApplicationId, bytes: &[u8], minute: i64) -> (DocumentRecord, Vec<u8>) {
+    let (new, sealed) = new_document(db, app, bytes, minute, CAP).await;
+    db.store().insert_document(&new, &upload_audit(new.id)).await.unwrap();
+    let record = db.store().document(app, new.id, &Scope::All).await.unwrap().expect("the document is recorded");
+    (record, sealed)
 }
 
 async fn a_sealed_document_opens_only_as_itself(db: &Db) {
@@ -132,6 +145,7 @@ async fn a_document_for_an_unknown_case_writes_nothing(db: &Db) {
         sealed_sha256: sealed.sha256,
         content_key: sealed.content_key,
         uploaded_at: t(1),
+        max_per_case: CAP,
     };
     let err = db.store().insert_document(&new, &upload_audit(id)).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -166,4 +180,55 @@ async fn rotation_reseals_document_keys_and_never_the_objects(db: &Db) {
     db.store().shred_mission(&warsaw, &audit("mission.shred", "mission:pl-warsaw")).await.unwrap();
     let err = db.store().open_document(&record, &sealed).await.unwrap_err();
     assert!(matches!(err, StoreError::Shredded), "{err:?}");
+}
+
+async fn the_cap_and_the_case_state_are_checked_where_the_document_is_recorded(db: &Db) {
+    put_missions(db).await;
+    let app = submit(db, "pl-warsaw", 0, "p1").await;
+    for minute in 1..=2 {
+        let (new, _) = new_document(db, app.id, b"%PDF-1.4 within the cap", minute, 2).await;
+        db.store().insert_document(&new, &upload_audit(new.id)).await.unwrap();
+    }
+    let before = audit_count(db).await;
+    let (over, _) = new_document(db, app.id, b"%PDF-1.4 one too many", 3, 2).await;
+    let err = db.store().insert_document(&over, &upload_audit(over.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(db.store().documents(app.id, &Scope::All).await.unwrap().unwrap().len(), 2, "nothing recorded");
+    assert_eq!(audit_count(db).await, before, "no audit event without its document");
+    // A higher cap takes it.
+    let (more, _) = new_document(db, app.id, b"%PDF-1.4 under a higher cap", 3, 3).await;
+    db.store().insert_document(&more, &upload_audit(more.id)).await.unwrap();
+
+    // A case that stopped taking documents after the upload was checked (here: withdrawn).
+    let gone = submit(db, "pl-warsaw", 4, "p2").await;
+    let (late, _) = new_document(db, gone.id, b"%PDF-1.4 too late", 5, CAP).await;
+    act(db, gone.id, &Actor::Applicant(gone.id), &Command::Withdraw { reason: None }, 6).await.unwrap();
+    let before = audit_count(db).await;
+    let err = db.store().insert_document(&late, &upload_audit(late.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(db.store().documents(gone.id, &Scope::All).await.unwrap(), Some(vec![]));
+    assert_eq!(audit_count(db).await, before);
+}
+
+async fn concurrent_uploads_never_exceed_the_cap(db: &Db) {
+    const CAP: u32 = 3;
+    put_missions(db).await;
+    let app = submit(db, "pl-warsaw", 0, "p1").await;
+    let mut tasks = Vec::new();
+    for minute in 1..=8 {
+        let (new, _) = new_document(db, app.id, b"%PDF-1.4 racing", minute, CAP).await;
+        let store = std::sync::Arc::clone(&db.store);
+        tasks.push(tokio::spawn(async move { store.insert_document(&new, &upload_audit(new.id)).await }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => stored += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(stored, CAP, "as many uploads as the cap allows, no more");
+    let held = db.store().documents(app.id, &Scope::All).await.unwrap().unwrap().len();
+    assert_eq!(held, CAP as usize);
 }

@@ -25,6 +25,7 @@ contract!(
     a_stale_writer_blocks_retirement_until_its_rows_are_reencrypted,
     shredding_a_mission_destroys_its_personal_data_only,
     a_server_with_cached_keys_never_seals_under_a_destroyed_key,
+    rows_written_before_encryption_are_sealed_at_migration,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -595,10 +596,14 @@ async fn shredding_a_mission_destroys_its_personal_data_only(db: &Db) {
                 Err(StoreError::Shredded)
             ));
         }
+        // The shredded cases leave the queue (which keeps working) and screening.
         let page = store
             .cases(&Scope::Mission(mid("pl-warsaw")), &query(None, legion_store::QueueSort::SubmittedAsc, 0, 50))
-            .await;
-        assert!(matches!(page, Err(StoreError::Shredded)));
+            .await
+            .unwrap();
+        assert_eq!((page.items.len(), page.total), (0, 0));
+        assert!(!store.pending_screening(100).await.unwrap().contains(&p2.id));
+        assert!(store.passport_matches(&p2.passport_index, g.id).await.unwrap().is_empty());
         assert_eq!(snapshot(store, &[g.id]).await, g_before, "other missions are unaffected");
     }
     // What is not personal stays: the cases still count.
@@ -614,9 +619,15 @@ async fn shredding_a_mission_destroys_its_personal_data_only(db: &Db) {
         ("mission:pl-warsaw", Some("pl-warsaw"))
     );
 
-    // The mission takes new applications under a new key.
+    // The mission takes new applications under a new key, and its queue shows them.
     let later = insert(s, "pl-warsaw", 3, 3).await;
     assert_eq!(s.case(later.id, &Scope::All).await.unwrap().unwrap().details, person(3));
+    let page = s
+        .cases(&Scope::Mission(mid("pl-warsaw")), &query(None, legion_store::QueueSort::SubmittedAsc, 0, 50))
+        .await
+        .unwrap();
+    assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), [later.id]);
+    assert_eq!(s.pending_screening(100).await.unwrap().iter().filter(|id| **id == later.id).count(), 1);
     assert_eq!(fresh.case(later.id, &Scope::All).await.unwrap().unwrap().details, person(3));
     let pl_keys: Vec<_> = s
         .data_keys()
@@ -665,4 +676,41 @@ async fn a_server_with_cached_keys_never_seals_under_a_destroyed_key(db: &Db) {
     act_on(&*server, late.id, &Actor::System, Command::BeginScreening, 2).await;
     assert_eq!(sealed_versions(db, late.id).await, BTreeSet::from([3]));
     assert_eq!(fresh.history(late.id, &Scope::All).await.unwrap().len(), 2);
+}
+
+async fn rows_written_before_encryption_are_sealed_at_migration(db: &Db) {
+    put_missions(db).await;
+    // A row as the store wrote it before encryption: plaintext JSON in every sealed column.
+    let id = ApplicationId(uuid::Uuid::new_v4());
+    let details = serde_json::to_string(&person(4)).unwrap().replace('\'', "''");
+    let sql = format!(
+        "INSERT INTO applications (id, reference, mission_id, state, version, access_hash, passport_index, \
+         details, submitted_at, updated_at, policy_version, flags) VALUES ('{id}', 'LG-LEGA-CY00', 'gb-london', \
+         'mission_review', 2, 'legacy-access', 'legacy-pidx', '{details}', 60000, 120000, '2024-05-18', \
+         '[{{\"kind\":\"age\",\"explanation\":\"{FLAG_EXPLANATION}\",\"basis\":\"policy\"}}]')"
+    );
+    db.raw_execute(Box::leak(sql.into_boxed_str())).await.unwrap();
+    let history = format!(
+        "INSERT INTO application_history (application_id, seq, at, actor, actor_role, command, from_state, \
+         to_state, details, policy_version) VALUES ('{id}', 1, 60000, 'applicant', 'applicant', 'submit', \
+         'submitted', 'submitted', '{{\"reason\":\"{VETTING_REASON}\"}}', '2024-05-18')"
+    );
+    db.raw_execute(Box::leak(history.into_boxed_str())).await.unwrap();
+    // The upgrade step runs once per database: forget that it ran, as on an old database.
+    db.raw_execute("DELETE FROM store_upgrades").await.unwrap();
+
+    db.store().migrate().await.unwrap();
+    let record = db.store().case(id, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(record.details, person(4));
+    assert_eq!(record.flags[0].explanation, FLAG_EXPLANATION);
+    let entries = db.store().history(id, &Scope::All).await.unwrap();
+    assert_eq!(entries[0].details["reason"], VETTING_REASON);
+    let stored = sealed(db, "details", id).await;
+    assert!(!stored.contains("given_names") && !stored.contains(PEOPLE[4].1), "{stored}");
+    assert!(!sealed(db, "flags", id).await.contains(FLAG_EXPLANATION));
+    assert!(!history_sealed(db, id).await[0].1.contains(VETTING_REASON));
+    // Done once: a second migration finds the step recorded and the row untouched.
+    let before = sealed(db, "details", id).await;
+    db.store().migrate().await.unwrap();
+    assert_eq!(sealed(db, "details", id).await, before);
 }

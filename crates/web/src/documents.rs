@@ -12,7 +12,7 @@ use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 use axum::http::StatusCode;
 use legion_domain::{ApplicationId, DocumentId, DocumentKind, DocumentType, FieldErrors, MissionId};
-use legion_store::{ApplicationRecord, AuditEvent, DocumentRecord, NewDocument, Scope};
+use legion_store::{ApplicationRecord, AuditEvent, DocumentRecord, NewDocument, Scope, StoreError};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt as _, PutPayload};
 
@@ -69,12 +69,31 @@ fn multipart_error(e: &MultipartError) -> AppError {
 /// Reads a `multipart/form-data` upload: the part named `file` up to `max` bytes, the other
 /// parts as short text. A file over the limit is read to its end without being kept (the
 /// request's own limit bounds how far), so that the answer can still say what was wrong.
-pub async fn read_upload(mut multipart: Multipart, max: usize) -> Result<UploadForm, AppError> {
+pub async fn read_upload(multipart: Multipart, max: usize) -> Result<UploadForm, AppError> {
+    let (form, ()) = read_upload_checked(multipart, max, async |_: &[(String, String)]| Ok(())).await?;
+    Ok(form)
+}
+
+/// Reads an upload whose credentials travel in the form, as [`read_upload`] does, but gives
+/// `check` the text fields read so far as soon as the part named `file` begins, before any of
+/// its bytes are read (or at the end, when there is no file). Forms must therefore put their
+/// credentials before the file. An error from `check` ends the read there: a request that
+/// cannot upload never makes the server read its file.
+pub async fn read_upload_checked<T>(
+    mut multipart: Multipart,
+    max: usize,
+    check: impl AsyncFnOnce(&[(String, String)]) -> Result<T, AppError>,
+) -> Result<(UploadForm, T), AppError> {
     let mut form = UploadForm::default();
+    let mut check = Some(check);
+    let mut passed = None;
     while let Some(mut part) = multipart.next_field().await.map_err(|e| multipart_error(&e))? {
         if part.name() == Some("file") {
             if form.file.is_some() {
                 return Err(AppError::BadRequest("Send one file per upload.".into()));
+            }
+            if let Some(check) = check.take() {
+                passed = Some(check(&form.fields).await?);
             }
             // The name is looked at only to tell "no file chosen" from "an empty file".
             let mut file =
@@ -108,7 +127,11 @@ pub async fn read_upload(mut multipart: Multipart, max: usize) -> Result<UploadF
             form.fields.push((name, text));
         }
     }
-    Ok(form)
+    if let Some(check) = check.take() {
+        passed = Some(check(&form.fields).await?);
+    }
+    let passed = passed.ok_or_else(|| AppError::Internal("the upload's check did not run".into()))?;
+    Ok((form, passed))
 }
 
 /// What to store from a form: the kind (from the form, or `kind_param` when the form has
@@ -159,11 +182,15 @@ fn object_error(e: &object_store::Error) -> AppError {
 
 /// Refuses uploads to a case that no longer takes documents (see `State::accepts_documents`).
 pub fn ensure_open(record: &ApplicationRecord) -> Result<(), AppError> {
-    if record.state.accepts_documents() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict("Documents can no longer be added to this application.".into()))
-    }
+    if record.state.accepts_documents() { Ok(()) } else { Err(closed()) }
+}
+
+fn closed() -> AppError {
+    AppError::Conflict("Documents can no longer be added to this application.".into())
+}
+
+fn full() -> AppError {
+    AppError::Conflict("This application already holds as many documents as it may.".into())
 }
 
 /// The applicant's case by id and access code (wrong code and unknown case look the same).
@@ -205,7 +232,7 @@ pub async fn upload(
     let content_type = DocumentType::sniff(bytes).ok_or(AppError::UnsupportedMediaType(NOT_A_DOCUMENT))?;
     ensure_open(record)?;
     if documents_of(state, record).await?.len() >= state.config.max_documents_per_case {
-        return Err(AppError::Conflict("This application already holds as many documents as it may.".into()));
+        return Err(full());
     }
     let id = DocumentId::from_random(state.random_bytes());
     let sealed = state.store.seal_document(&record.mission, id, bytes).await?;
@@ -224,13 +251,22 @@ pub async fn upload(
         sealed_sha256: sealed.sha256,
         content_key: sealed.content_key,
         uploaded_at: state.clock.now(),
+        max_per_case: u32::try_from(state.config.max_documents_per_case).unwrap_or(u32::MAX),
     };
     let audit = applicant_event(state, record, "document.upload", format!("document:{id}"));
     if let Err(e) = state.store.insert_document(&new, &audit).await {
         if let Err(d) = state.documents.delete(&path).await {
             tracing::warn!(error = %d, document = %id, "could not remove the object of an unrecorded document");
         }
-        return Err(e.into());
+        return Err(match e {
+            // The store checks the cap and the state again in its transaction: another upload
+            // or a decision got there first.
+            StoreError::Conflict if documents_of(state, record).await?.len() >= state.config.max_documents_per_case => {
+                full()
+            }
+            StoreError::Conflict => closed(),
+            e => e.into(),
+        });
     }
     metrics::counter!("legion_documents_uploaded_total", "kind" => kind.as_str()).increment(1);
     Ok(DocumentRecord {
@@ -282,7 +318,8 @@ pub async fn case_page_documents(
 }
 
 /// One document, opened, for its case's mission staff. Every attempt is audited as
-/// `document.read` (`denied` outside their scope, which answers 404).
+/// `document.read`: `denied` outside their scope (answered 404), `failed` when the object is
+/// missing, altered or its mission's keys were destroyed.
 pub async fn staff_download(
     state: &AppState,
     staff: &CurrentStaff,
@@ -298,15 +335,27 @@ pub async fn staff_download(
         state.store.append_audit(&staff.audit(state, "document.read", object, "denied")).await?;
         return Err(AppError::NotFound);
     };
-    let path = ObjectPath::parse(&record.object_key)
-        .map_err(|_| AppError::Internal(format!("document {document} has a malformed object key")))?;
-    let sealed = state.documents.get(&path).await.map_err(|e| object_error(&e))?;
-    let sealed = sealed.bytes().await.map_err(|e| object_error(&e))?;
-    let bytes = state.store.open_document(&record, &sealed).await?;
+    let bytes = match open_object(state, &record).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            // A failed read is an attempt too: audited before the error is answered.
+            state.store.append_audit(&staff.audit(state, "document.read", object, "failed")).await?;
+            return Err(e);
+        }
+    };
     // Recorded before a byte leaves: a read that cannot be audited does not happen.
     state.store.append_audit(&staff.audit(state, "document.read", object, "ok")).await?;
     metrics::counter!("legion_documents_read_total").increment(1);
     Ok((record, bytes))
+}
+
+/// A document's object fetched from object storage and opened by the store.
+async fn open_object(state: &AppState, record: &DocumentRecord) -> Result<Vec<u8>, AppError> {
+    let path = ObjectPath::parse(&record.object_key)
+        .map_err(|_| AppError::Internal(format!("document {} has a malformed object key", record.id)))?;
+    let sealed = state.documents.get(&path).await.map_err(|e| object_error(&e))?;
+    let sealed = sealed.bytes().await.map_err(|e| object_error(&e))?;
+    Ok(state.store.open_document(record, &sealed).await?)
 }
 
 /// `Content-Disposition` for a download: a name made from the kind and the type only.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use legion_domain::{Clock, PolicySet};
 use legion_store::Store;
 use object_store::ObjectStore;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use api::admin as admin_api;
 pub use error::AppError;
@@ -84,6 +84,9 @@ pub struct WebConfig {
     pub max_document_bytes: usize,
     /// Most documents one case may hold.
     pub max_documents_per_case: usize,
+    /// Most uploads this server reads at once (each may hold `max_document_bytes` in memory);
+    /// more are refused with 503 and `Retry-After`.
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for WebConfig {
@@ -97,6 +100,7 @@ impl Default for WebConfig {
             checkpoint_poll: Duration::from_secs(1),
             max_document_bytes: 10 * 1024 * 1024,
             max_documents_per_case: 20,
+            max_concurrent_uploads: 8,
         }
     }
 }
@@ -127,6 +131,8 @@ pub struct Inner {
     pub audit_check: tokio::sync::Mutex<Option<checkpoints::AuditCheck>>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// One permit per upload being read and stored (see [`AppState::upload_permit`]).
+    pub uploads: Arc<Semaphore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -147,6 +153,7 @@ impl AppState {
         keys: Keys,
         config: WebConfig,
     ) -> Self {
+        let uploads = Arc::new(Semaphore::new(config.max_concurrent_uploads));
         Self(Arc::new(Inner {
             store,
             documents,
@@ -158,7 +165,17 @@ impl AppState {
             screening_wakeup: Notify::new(),
             audit_check: tokio::sync::Mutex::new(None),
             metrics: ops::metrics_handle(),
+            uploads,
         }))
+    }
+
+    /// A permit to read and store one upload, held until it is dropped; `Unavailable` (503
+    /// with `Retry-After`) when `max_concurrent_uploads` are in progress already.
+    pub fn upload_permit(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        Arc::clone(&self.uploads).try_acquire_owned().map_err(|_| {
+            metrics::counter!("legion_uploads_refused_busy_total").increment(1);
+            AppError::Unavailable("too many uploads in progress".into())
+        })
     }
 
     /// `n` random bytes.

@@ -263,7 +263,9 @@ pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
                     done += 1;
                     progressed = true;
                 }
-                Err(AppError::Conflict(_) | AppError::NotFound) => {}
+                // Taken by another worker, gone, or shredded between the listing and now: the
+                // rest of the batch still gets screened.
+                Err(AppError::Conflict(_) | AppError::NotFound | AppError::Gone) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -75,7 +75,8 @@ pub struct UploadParams {
               (status = 409, description = "The case no longer takes documents, or holds the most it may"),
               (status = 413, description = "The file is over the size limit; nothing stored"),
               (status = 415, description = "Not a PDF, JPEG or PNG by its content, or not multipart; nothing stored"),
-              (status = 422, body = super::applications::ValidationError, description = "Missing kind or file")))]
+              (status = 422, body = super::applications::ValidationError, description = "Missing kind or file"),
+              (status = 503, description = "Too many uploads in progress; try again after `Retry-After` seconds")))]
 pub async fn upload_document(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -89,6 +90,8 @@ pub async fn upload_document(
     documents::ensure_open(&record)?;
     let multipart = multipart
         .map_err(|_| AppError::UnsupportedMediaType("Send the file as multipart/form-data, in a part named `file`."))?;
+    // Held until the document is stored: the file is in memory until then.
+    let _permit = state.upload_permit()?;
     let form = documents::read_upload(multipart, state.config.max_document_bytes).await?;
     let (kind, bytes) = documents::checked_upload(form, params.kind.as_deref())?;
     let stored = documents::upload(&state, &record, kind, &bytes).await?;

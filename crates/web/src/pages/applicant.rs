@@ -583,29 +583,35 @@ fn upload_fields(lang: Lang, max: usize, values: &FormValues, errors: &FieldErro
 }
 
 /// `POST /status/documents`: an upload from the status page (`multipart/form-data` with the
-/// reference and access code beside the kind and the file); the status page again, with a
-/// notice or what was wrong.
+/// reference and access code before the kind and the file); the status page again, with a
+/// notice or what was wrong. A file part before valid credentials is answered with the lookup
+/// page (404) without being read.
 pub(crate) async fn status_upload(
     State(state): State<AppState>,
     ctx: Ctx,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let max = state.config.max_document_bytes;
-    let form = match multipart {
-        Ok(m) => documents::read_upload(m, max).await,
+    let (mut reference, mut code) = (String::new(), String::new());
+    // The reference and access code come before the file (the form puts them first) and are
+    // checked before a byte of the file is read; the upload's permit is taken only then.
+    let check = async |fields: &[(String, String)]| {
+        let values = FormValues(fields.to_vec());
+        values.get("reference").trim().clone_into(&mut reference);
+        values.get("access_code").clone_into(&mut code);
+        let (record, _) = lookup(&state, &reference, &code).await?;
+        Ok((record, state.upload_permit()?))
+    };
+    let read = match multipart {
+        Ok(m) => documents::read_upload_checked(m, max, check).await,
         Err(_) => Err(AppError::BadRequest("Send the form as multipart/form-data.".into())),
     };
-    let form = match form {
-        Ok(f) => f,
-        Err(e) => return error_page(&ctx, None, &e),
-    };
-    let values = FormValues(form.fields.clone());
-    let (reference, code) = (values.get("reference").trim().to_owned(), values.get("access_code").to_owned());
-    let record = match lookup(&state, &reference, &code).await {
-        Ok((r, _)) => r,
+    let (form, record, _permit) = match read {
+        Ok((form, (record, permit))) => (form, record, permit),
         Err(AppError::NotFound) => return lookup_response(&ctx, StatusCode::NOT_FOUND, &reference, true),
         Err(e) => return error_page(&ctx, None, &e),
     };
+    let values = FormValues(form.fields.clone());
     let result = match documents::checked_upload(form, None) {
         Ok((kind, bytes)) => documents::upload(&state, &record, kind, &bytes).await.map(|_| ()),
         Err(e) => Err(e),

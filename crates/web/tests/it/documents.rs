@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use legion_domain::ApplicationId;
-use legion_store::Scope;
+use legion_domain::{ApplicationId, MissionId};
+use legion_store::{AuditEvent, Scope};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{Backend, TestApp, application};
 
@@ -27,6 +28,9 @@ on_both_backends!(
     uploads_are_sealed_and_staff_of_the_mission_download_them,
     refused_uploads_store_nothing,
     the_status_page_uploads_and_the_case_page_lists,
+    the_status_page_reads_no_file_before_the_access_code,
+    uploads_beyond_the_concurrency_limit_are_refused_for_now,
+    failed_downloads_are_audited,
 );
 
 /// Appears in every test file, so that plaintext anywhere in storage would be found.
@@ -368,4 +372,165 @@ async fn the_status_page_uploads_and_the_case_page_lists(backend: Backend) {
         .unwrap();
     let doc = app.state.store.documents(case_id(&id), &Scope::All).await.unwrap().unwrap().remove(0);
     assert!(html.contains(&format!(r#"href="/api/v1/cases/{id}/documents/{}" download"#, doc.id)), "download link");
+}
+
+/// Sends `head` and then `body_start` of a request whose `Content-Length` promises `length`
+/// bytes, sends nothing more, and returns what the server answers before giving up waiting
+/// (a server that waits for the rest of the body answers nothing).
+async fn answer_to_a_stalled_request(app: &TestApp, head: &str, body_start: &[u8]) -> String {
+    let addr = app.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(body_start).await.unwrap();
+    socket.flush().await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    // Only a guard against hanging forever: the answer is expected at once.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), socket.read(&mut answer)).await;
+    let n = read.expect("the server waited for the file instead of answering").unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+async fn the_status_page_reads_no_file_before_the_access_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, code, reference) = case(&app, "GB1234567").await;
+    let c = TestApp::client();
+
+    // The page's form sends the reference and the access code before the file.
+    let html = c
+        .post(format!("{}/status", app.base))
+        .form(&[("reference", reference.as_str()), ("access_code", code.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = &html[html.find(r#"action="/status/documents""#).expect("upload form")..];
+    let file = form.find(r#"type="file""#).unwrap();
+    assert!(form.find(r#"name="reference""#).unwrap() < file && form.find(r#"name="access_code""#).unwrap() < file);
+
+    // A file part first (its credentials would follow it): answered from the part's header,
+    // while the rest of the body never arrives.
+    let boundary = "legion-test-boundary";
+    let file_first = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+    );
+    let head = format!(
+        "POST /status/documents HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 1048576\r\n\r\n"
+    );
+    let answer = answer_to_a_stalled_request(&app, &head, file_first.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+    // Likewise after a wrong access code, and after no access code at all.
+    for credentials in [vec![("reference", reference.as_str()), ("access_code", "WRONGCODE")], vec![]] {
+        let parts = credentials.iter().map(|(name, value)| {
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+        });
+        let body: String = parts.chain([file_first.clone()]).collect();
+        let answer = answer_to_a_stalled_request(&app, &head, body.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    }
+    assert!(files(&app.documents_dir()).is_empty(), "nothing stored");
+
+    // In the form's order, with the right code, the upload goes through.
+    let form = Form::new()
+        .text("reference", reference.clone())
+        .text("access_code", code.clone())
+        .text("kind", "passport_scan")
+        .part("file", file_part(pdf(), "p.pdf", "application/pdf"));
+    let r = c.post(format!("{}/status/documents", app.base)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(files(&app.documents_dir()).len(), 1);
+}
+
+async fn uploads_beyond_the_concurrency_limit_are_refused_for_now(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, code, reference) = case(&app, "GB1234567").await;
+    let c = TestApp::client();
+    let page_form = |access_code: &str| {
+        Form::new()
+            .text("reference", reference.clone())
+            .text("access_code", access_code.to_owned())
+            .text("kind", "passport_scan")
+            .part("file", file_part(pdf(), "p.pdf", "application/pdf"))
+    };
+
+    // Every permit taken, as by as many uploads in progress.
+    let limit = u32::try_from(app.state.config.max_concurrent_uploads).unwrap();
+    assert_eq!(limit, 8);
+    let busy = std::sync::Arc::clone(&app.state.uploads).try_acquire_many_owned(limit).unwrap();
+
+    let r = upload(&app, &id, &code, "", upload_form(Some("passport_scan"), pdf(), "a.pdf", "application/pdf")).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unavailable");
+    let r = c.post(format!("{}/status/documents", app.base)).multipart(page_form(&code)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    // Credentials are still checked first: a wrong code is not found, busy or not.
+    let r = c.post(format!("{}/status/documents", app.base)).multipart(page_form("WRONGCODE")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(files(&app.documents_dir()).is_empty(), "nothing stored");
+
+    // Once uploads finish, the permits are back.
+    drop(busy);
+    let r = upload(&app, &id, &code, "", upload_form(Some("passport_scan"), pdf(), "a.pdf", "application/pdf")).await;
+    assert_eq!(r.status(), 201);
+    let r = c.post(format!("{}/status/documents", app.base)).multipart(page_form(&code)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(files(&app.documents_dir()).len(), 2);
+    assert_eq!(app.state.uploads.available_permits(), 8, "every permit is given back");
+}
+
+/// The outcome of the newest `document.read` event.
+async fn last_read(app: &TestApp) -> (String, String) {
+    let e = events(app).await.into_iter().rev().find(|e| e.event.action == "document.read").unwrap();
+    (e.event.object, e.event.outcome)
+}
+
+async fn failed_downloads_are_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, code, _) = case(&app, "GB1234567").await;
+    let mut docs = Vec::new();
+    for bytes in [pdf(), jpeg(), png()] {
+        let r = upload(&app, &id, &code, "", upload_form(Some("service_record"), bytes, "a", "image/png")).await;
+        assert_eq!(r.status(), 201);
+        docs.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let gb = app.session_cookie("officer.gb").await;
+    let c = TestApp::client();
+    let download =
+        |doc: &str| c.get(format!("{}/api/v1/cases/{id}/documents/{doc}", app.base)).header("cookie", &gb).send();
+    let object = |doc: &str| app.documents_dir().join("gb-london").join(doc);
+
+    // The object is missing from storage.
+    std::fs::remove_file(object(&docs[0])).unwrap();
+    assert_eq!(download(&docs[0]).await.unwrap().status(), 500);
+    assert_eq!(last_read(&app).await, (format!("document:{}", docs[0]), "failed".into()));
+
+    // The object is not the one the row names.
+    std::fs::copy(object(&docs[2]), object(&docs[1])).unwrap();
+    assert_eq!(download(&docs[1]).await.unwrap().status(), 500);
+    assert_eq!(last_read(&app).await, (format!("document:{}", docs[1]), "failed".into()));
+
+    // Its mission was crypto-shredded.
+    assert_eq!(download(&docs[2]).await.unwrap().status(), 200);
+    assert_eq!(last_read(&app).await, (format!("document:{}", docs[2]), "ok".into()));
+    let shred = AuditEvent {
+        at: app.state.clock.now(),
+        actor: "cli".into(),
+        role: "operator".into(),
+        mission: Some("gb-london".into()),
+        action: "mission.shred".into(),
+        object: "mission:gb-london".into(),
+        outcome: "ok".into(),
+    };
+    app.state.store.shred_mission(&MissionId::parse("gb-london").unwrap(), &shred).await.unwrap();
+    assert_eq!(download(&docs[2]).await.unwrap().status(), 410);
+    assert_eq!(last_read(&app).await, (format!("document:{}", docs[2]), "failed".into()));
+    let reads = events(&app).await.into_iter().filter(|e| e.event.action == "document.read").count();
+    assert_eq!(reads, 4, "one event per attempt");
 }
