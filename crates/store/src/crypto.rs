@@ -297,7 +297,9 @@ impl Vault {
 fn seal_bytes(ring: &Ring, field: Field, row: &str, plaintext: &[u8]) -> Result<String> {
     let envelope = ring
         .keyring
-        .seal(&field.row(row), plaintext, &mut rand::rngs::OsRng)
+        // Nonces (192 random bits each) come from the thread's CSPRNG, seeded and reseeded from
+        // the OS, rather than a system call per field; keys always come from the OS directly.
+        .seal(&field.row(row), plaintext, &mut rand::thread_rng())
         .map_err(|e| StoreError::Internal(format!("sealing {}.{}: {e}", field.table(), field.column())))?;
     Ok(B64.encode(envelope))
 }
