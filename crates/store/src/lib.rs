@@ -85,12 +85,16 @@ pub enum QueueSort {
 }
 
 /// A page request over a queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueQuery {
     /// Only cases in this state.
     pub state: Option<State>,
     /// Only this reference (exact).
     pub reference: Option<Reference>,
+    /// Only cases with this e-mail blind index (exact lookup without the address).
+    pub email_index: Option<String>,
+    /// Only cases with this passport blind index (passport number with nationality).
+    pub passport_index: Option<String>,
     /// Order.
     pub sort: QueueSort,
     /// Rows to skip.

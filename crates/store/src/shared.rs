@@ -409,6 +409,12 @@ pub(crate) fn cases_query(scope: &Scope, query: &QueueQuery) -> CasesQuery {
     if let Some(r) = &query.reference {
         w.eq("reference", r.as_str().to_owned());
     }
+    if let Some(i) = &query.email_index {
+        w.eq("email_index", i.clone());
+    }
+    if let Some(i) = &query.passport_index {
+        w.eq("passport_index", i.clone());
+    }
     // The id breaks ties so that pages neither repeat nor skip rows.
     let order = match query.sort {
         QueueSort::SubmittedAsc => "submitted_at ASC, id ASC",

@@ -4,7 +4,10 @@
 use hmac::{Hmac, Mac};
 use legion_domain::lifecycle::decide;
 use legion_domain::screening::{Flag, duplicate_flag, policy_flags};
-use legion_domain::{Actor, ApplicantDetails, ApplicationId, Command, FieldErrors, MissionId, Reference, route};
+use legion_domain::{
+    Actor, ApplicantDetails, ApplicationId, Command, CountryCode, FieldErrors, MissionId, PassportNumber, Reference,
+    route,
+};
 use legion_store::{ApplicationRecord, AuditEvent, HistoryEntry, NewApplication, Scope, StoreError, TransitionWrite};
 use serde_json::Value;
 use sha2::Sha256;
@@ -53,11 +56,16 @@ pub fn normalise_access_code(code: &str) -> String {
 /// Keyed blind index of passport number and nationality: finds exact duplicates without
 /// storing the number in a comparable form.
 pub fn passport_index(state: &AppState, details: &ApplicantDetails) -> String {
+    passport_index_of(state, details.nationality, &details.passport_number)
+}
+
+/// [`passport_index`] of a nationality and passport number, for exact lookups by staff.
+pub fn passport_index_of(state: &AppState, nationality: CountryCode, number: &PassportNumber) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
     mac.update(b"passport\0");
-    mac.update(details.nationality.as_str().as_bytes());
+    mac.update(nationality.as_str().as_bytes());
     mac.update(b"\0");
-    mac.update(details.passport_number.as_str().as_bytes());
+    mac.update(number.as_str().as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 

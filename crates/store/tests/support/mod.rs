@@ -310,5 +310,5 @@ pub async fn to_mission_review(db: &Db, id: ApplicationId) {
 }
 
 pub fn query(state: Option<State>, sort: QueueSort, offset: u32, limit: u32) -> QueueQuery {
-    QueueQuery { state, reference: None, sort, offset, limit }
+    QueueQuery { state, sort, offset, limit, ..QueueQuery::default() }
 }

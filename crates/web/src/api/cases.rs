@@ -77,6 +77,12 @@ pub struct QueueParams {
     pub state: Option<String>,
     /// Only this reference.
     pub reference: Option<String>,
+    /// Only the cases of this e-mail address (exact, ignoring case and surrounding spaces).
+    pub email: Option<String>,
+    /// Only the cases of this passport number; needs `nationality`.
+    pub passport: Option<String>,
+    /// The passport's nationality (ISO 3166-1 alpha-2), with `passport`.
+    pub nationality: Option<String>,
     /// `submitted_asc` (default), `submitted_desc`, `updated_desc`.
     pub sort: Option<String>,
     /// Rows to skip.
@@ -86,9 +92,29 @@ pub struct QueueParams {
 }
 
 impl QueueParams {
-    /// Checks the filters; unknown values are field errors, not silently ignored.
-    pub fn to_query(&self) -> Result<QueueQuery, AppError> {
+    /// Checks the filters; unknown values are field errors, not silently ignored. E-mail
+    /// addresses and passport numbers become blind indexes here and go no further.
+    pub fn to_query(&self, state: &AppState) -> Result<QueueQuery, AppError> {
         let mut e = legion_domain::FieldErrors::new();
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let email_index = text(&self.email).map(|m| crate::service::email_index(state, &m));
+        let nationality = text(&self.nationality).and_then(|n| {
+            legion_domain::CountryCode::parse(&n.to_ascii_uppercase()).or_else(|| {
+                e.add("nationality", "is not a country code like GB");
+                None
+            })
+        });
+        let passport = text(&self.passport).and_then(|p| {
+            legion_domain::PassportNumber::parse(&p).map_err(|_| e.add("passport", "is not a passport number")).ok()
+        });
+        let passport_index = match (passport, nationality) {
+            (Some(p), Some(n)) => Some(crate::service::passport_index_of(state, n, &p)),
+            (Some(_), None) if text(&self.nationality).is_none() => {
+                e.add("nationality", "is needed to find a passport number");
+                None
+            }
+            _ => None,
+        };
         let state = match self.state.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => CaseState::parse(s).or_else(|| {
@@ -116,8 +142,16 @@ impl QueueParams {
         if !(1..=200).contains(&limit) {
             e.add("limit", "must be 1–200");
         }
-        e.into_result(QueueQuery { state, reference, sort, offset: self.offset.unwrap_or(0), limit })
-            .map_err(AppError::Validation)
+        e.into_result(QueueQuery {
+            state,
+            reference,
+            email_index,
+            passport_index,
+            sort,
+            offset: self.offset.unwrap_or(0),
+            limit,
+        })
+        .map_err(AppError::Validation)
     }
 }
 
@@ -248,7 +282,7 @@ pub async fn queue(
 
 /// One page of cases within `scope`.
 pub async fn queue_page(state: &AppState, scope: &Scope, params: &QueueParams) -> Result<QueuePage, AppError> {
-    let q = params.to_query()?;
+    let q = params.to_query(state)?;
     let page = state.store.cases(scope, &q).await?;
     Ok(QueuePage {
         items: page.items.iter().map(CaseSummary::from).collect(),

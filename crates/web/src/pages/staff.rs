@@ -232,6 +232,9 @@ pub(crate) async fn queue_response(
     let params = QueueParams {
         state: if kind.vetting { None } else { q.text("state").map(str::to_owned) },
         reference: q.text("reference").map(str::to_owned),
+        email: q.text("email").map(str::to_owned),
+        passport: q.text("passport").map(str::to_owned),
+        nationality: q.text("nationality").map(str::to_owned),
         sort: q.text("sort").map(str::to_owned),
         offset: Some((page - 1) * PAGE_SIZE),
         limit: Some(PAGE_SIZE),
@@ -256,6 +259,21 @@ pub(crate) async fn queue_response(
     filters.push(
         Field::new("q-", "reference", lang.t("queue.reference"), Kind::Text)
             .width("w-medium")
+            .autocomplete("off")
+            .fill(q),
+    );
+    filters.push(
+        Field::new("q-", "email", lang.t("queue.email"), Kind::Text).width("w-medium").autocomplete("off").fill(q),
+    );
+    filters.push(
+        Field::new("q-", "passport", lang.t("queue.passport"), Kind::Text)
+            .width("w-medium")
+            .autocomplete("off")
+            .fill(q),
+    );
+    filters.push(
+        Field::new("q-", "nationality", lang.t("queue.nationality"), Kind::Text)
+            .width("w-short")
             .autocomplete("off")
             .fill(q),
     );

@@ -23,6 +23,7 @@ on_both_backends!(
     screening_holds_and_vetting_clears,
     duplicate_passports_are_held,
     applicant_answers_and_withdraws,
+    staff_find_cases_by_email_or_passport_within_their_scope,
 );
 
 async fn audit_count(app: &TestApp) -> usize {
@@ -450,4 +451,52 @@ async fn admin_manages_staff_and_missions() {
     let (st, _) = post(&admin, format!("{}/api/v1/missions", app.base), json!({"id": "fr-paris", "name": "Embassy of Ukraine in France", "country": "FR", "covers": ["FR", "BE"], "regional": false})).await;
     assert_eq!(st, 200);
     assert_eq!(app.submit(&application("BE", "BE1234567")).await["mission"], "fr-paris");
+}
+
+async fn staff_find_cases_by_email_or_passport_within_their_scope(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut first = application("GB", "GB5550001");
+    first["email"] = json!("Anna.Nowak@Example.org");
+    let a = app.submit(&first).await;
+    let mut second = application("GB", "GB5550002");
+    second["email"] = json!("someone.else@example.org");
+    let b = app.submit(&second).await;
+    let mut abroad = application("US", "US5550003");
+    abroad["email"] = json!("anna.nowak@example.org");
+    app.submit(&abroad).await;
+
+    let gb = app.signed_in("officer.gb").await;
+    let find = |query: &'static str| {
+        let (gb, base) = (gb.clone(), app.base.clone());
+        async move { gb.get(format!("{base}/api/v1/cases?{query}")).send().await.unwrap() }
+    };
+    // Exact, whatever the case and surrounding spaces; the US case is out of scope.
+    let q: Value = find("email=%20anna.nowak%40EXAMPLE.org%20").await.json().await.unwrap();
+    assert_eq!(q["total"], 1);
+    assert_eq!(q["items"][0]["id"], a["id"]);
+    let q: Value = find("passport=GB5550002&nationality=gb").await.json().await.unwrap();
+    assert_eq!((q["total"].clone(), q["items"][0]["id"].clone()), (json!(1), b["id"].clone()));
+    // The same number under another nationality is another passport.
+    let q: Value = find("passport=GB5550002&nationality=IE").await.json().await.unwrap();
+    assert_eq!(q["total"], 0);
+    let q: Value = find("email=nobody%40example.org").await.json().await.unwrap();
+    assert_eq!(q["total"], 0);
+    // A number alone cannot be looked up, and a bad country is named.
+    let r = find("passport=GB5550002").await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["fields"]["nationality"].is_array() || body["fields"]["nationality"].is_string(), "{body}");
+    assert_eq!(find("passport=GB5550002&nationality=XX").await.status(), 422);
+    // The US mission finds its own case by the same address.
+    let us = app.signed_in("officer.us").await;
+    let q: Value = us
+        .get(format!("{}/api/v1/cases?email=anna.nowak%40example.org", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 1);
+    assert_ne!(q["items"][0]["id"], a["id"]);
 }
