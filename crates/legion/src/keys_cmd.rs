@@ -288,7 +288,8 @@ async fn rotate_data(db: &DbArgs, mission: &str, batch: u32, resume: bool, wait:
 async fn reencrypt(store: &dyn Store, mission: &MissionId, batch: u32) -> Result<(u64, u64)> {
     let (mut scanned, mut changed, mut after) = (0, 0, None);
     loop {
-        let b = store.reencrypt_batch(mission, after, batch).await?;
+        let by = mission_audit(&SystemClock, "application.reseal", mission);
+        let b = store.reencrypt_batch(mission, after, batch, &by).await?;
         scanned += b.scanned;
         changed += b.changed;
         if b.scanned > 0 {

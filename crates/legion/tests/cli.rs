@@ -476,7 +476,7 @@ fn keys_rotate_kek_and_data_keys_on_a_demo_database() {
             outcome: "ok".into(),
         };
         assert_eq!(store.rotate_data_key(&us, &audit).await.unwrap(), 2);
-        assert!(store.reencrypt_batch(&us, None, 5).await.unwrap().next_after.is_some());
+        assert!(store.reencrypt_batch(&us, None, 5, &audit).await.unwrap().next_after.is_some());
     });
     let (out, _) =
         run_ok(dir.path(), &["keys", "rotate-data", "--mission", "us-washington", "--resume", "--wait", "0"]);

@@ -568,12 +568,15 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the next data key of `mission` and makes it current; returns its version.
     async fn rotate_data_key(&self, mission: &MissionId, audit: &AuditEvent) -> Result<i64>;
     /// Seals one batch of the mission's applications (ids after `after`) again under the
-    /// current data key. Running it again over the same rows changes nothing: resumable.
+    /// current data key. Running it again over the same rows changes nothing: resumable. Each
+    /// re-sealed application gets an `application.reseal` audit event, with `by`'s actor and
+    /// time, and the row's hashes before and after.
     async fn reencrypt_batch(
         &self,
         mission: &MissionId,
         after: Option<ApplicationId>,
         limit: u32,
+        by: &AuditEvent,
     ) -> Result<ReencryptBatch>;
     /// Destroys the mission's data keys older than the current one, after checking in the same
     /// transaction that nothing is sealed under them (`Conflict` otherwise). Returns their versions.

@@ -1796,6 +1796,7 @@ macro_rules! impl_store {
                     mission: &MissionId,
                     after: Option<ApplicationId>,
                     limit: u32,
+                    by: &AuditEvent,
                 ) -> Result<ReencryptBatch> {
                     let m = mission.as_str();
                     let ring = self.reload_ring(m).await?.ok_or(StoreError::Shredded)?;
@@ -1848,6 +1849,11 @@ macro_rules! impl_store {
                             return Err(StoreError::Conflict);
                         }
                         let done = reseal_application(&mut tx, &ring, row, &details, &flags).await?;
+                        if done == 0 {
+                            // Changed since it was read: the next pass takes it as it is now.
+                            tx.rollback().await.map_err(store_error)?;
+                            continue;
+                        }
                         for (seq, sealed) in &history {
                             let at = format!("{}/{seq}", row.id);
                             let value: serde_json::Value =
@@ -1871,6 +1877,21 @@ macro_rules! impl_store {
                                 .await
                                 .map_err(store_error)?;
                         }
+                        // The row's stored form changed: its audit trail says so, with the
+                        // hashes, so that each event's before-hash is the last one's after-hash.
+                        let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
+                            .bind(&row.id)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                        let event = AuditEvent {
+                            mission: Some(m.to_owned()),
+                            action: "application.reseal".into(),
+                            object: format!("application:{}", row.id),
+                            ..by.clone()
+                        };
+                        let hashes = sql::RowHashes { before: Some(row.hash()), after: Some(after.hash()) };
+                        append(&mut tx, &event, hashes).await?;
                         tx.commit().await.map_err(store_error)?;
                         changed += done;
                     }

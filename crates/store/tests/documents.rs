@@ -164,9 +164,9 @@ async fn rotation_reseals_document_keys_and_never_the_objects(db: &Db) {
     let err = db.store().retire_data_keys(&warsaw, &audit("key.retire", "mission:pl-warsaw")).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
 
-    let batch = db.store().reencrypt_batch(&warsaw, None, 100).await.unwrap();
+    let batch = db.store().reencrypt_batch(&warsaw, None, 100, &audit("application.reseal", "-")).await.unwrap();
     assert_eq!((batch.scanned, batch.changed), (1, 1));
-    let again = db.store().reencrypt_batch(&warsaw, None, 100).await.unwrap();
+    let again = db.store().reencrypt_batch(&warsaw, None, 100, &audit("application.reseal", "-")).await.unwrap();
     assert_eq!(again.changed, 0, "nothing left under the old key");
     let retired = db.store().retire_data_keys(&warsaw, &audit("key.retire", "mission:pl-warsaw")).await.unwrap();
     assert_eq!(retired, [1]);

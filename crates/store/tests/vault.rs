@@ -26,6 +26,7 @@ contract!(
     shredding_a_mission_destroys_its_personal_data_only,
     a_server_with_cached_keys_never_seals_under_a_destroyed_key,
     rows_written_before_encryption_are_sealed_at_migration,
+    each_change_to_a_row_continues_its_audit_hashes_through_resealing,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -157,11 +158,16 @@ async fn open_store(db: &Db, keys: Arc<Keys>) -> Arc<dyn Store> {
     legion_store::open(&db.url, keys).await.expect("a second store over the same database")
 }
 
+/// Who re-seals in these tests (the store names the action and the object).
+fn reseal_event() -> AuditEvent {
+    AuditEvent { actor: "cli".into(), role: "operator".into(), ..audit("application.reseal", "-") }
+}
+
 /// Reads every id's batches to the end; returns (scanned, changed).
 async fn reencrypt_all(s: &dyn Store, mission: &str, mut after: Option<ApplicationId>, batch: u32) -> (u64, u64) {
     let (mut scanned, mut changed) = (0, 0);
     loop {
-        let b = s.reencrypt_batch(&mid(mission), after, batch).await.unwrap();
+        let b = s.reencrypt_batch(&mid(mission), after, batch, &reseal_event()).await.unwrap();
         scanned += b.scanned;
         changed += b.changed;
         match b.next_after {
@@ -509,7 +515,7 @@ async fn data_key_rotation_reencrypts_resumably_and_retires_the_old_key(db: &Db)
     let pl_before = snapshot(s, &pl).await;
 
     // One batch, then the process stops; a new one carries on where it stopped.
-    let first = s.reencrypt_batch(&mid("pl-warsaw"), None, 2).await.unwrap();
+    let first = s.reencrypt_batch(&mid("pl-warsaw"), None, 2, &reseal_event()).await.unwrap();
     assert_eq!(first.scanned, 2);
     let next = first.next_after.expect("more rows follow");
     let resumed = open_store(db, Arc::clone(&db.keys)).await;
@@ -713,4 +719,40 @@ async fn rows_written_before_encryption_are_sealed_at_migration(db: &Db) {
     let before = sealed(db, "details", id).await;
     db.store().migrate().await.unwrap();
     assert_eq!(sealed(db, "details", id).await, before);
+}
+
+async fn each_change_to_a_row_continues_its_audit_hashes_through_resealing(db: &Db) {
+    put_missions(db).await;
+    let s = db.store();
+    let app = insert(s, "pl-warsaw", 0, 0).await;
+    work_case(s, app.id, "pl-warsaw").await;
+    let rotate = event("key.rotate", "mission:pl-warsaw", Some("pl-warsaw"));
+    s.rotate_data_key(&mid("pl-warsaw"), &rotate).await.unwrap();
+    assert_eq!(reencrypt_all(s, "pl-warsaw", None, 10).await, (1, 1));
+    let officer = Actor::Staff(staff(Role::MissionOfficer, Some("pl-warsaw")));
+    act_on(s, app.id, &officer, Command::RecordInterview { attended: false, notes: "did not come".into() }, 7).await;
+
+    let object = format!("application:{}", app.id);
+    let trail: Vec<_> = s
+        .audit_events(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.object == object && e.after_hash.is_some())
+        .collect();
+    let actions: Vec<&str> = trail.iter().map(|e| e.event.action.as_str()).collect();
+    assert_eq!(actions.first(), Some(&"application.submit"));
+    assert!(actions.contains(&"application.reseal"), "{actions:?}");
+    assert_eq!(trail.len(), 9, "submission, six transitions, the reseal and the interview: {actions:?}");
+    assert_eq!(trail[0].before_hash, None);
+    for pair in trail.windows(2) {
+        assert_eq!(
+            pair[1].before_hash, pair[0].after_hash,
+            "{} follows {}",
+            pair[1].event.action, pair[0].event.action
+        );
+        assert_ne!(pair[1].before_hash, pair[1].after_hash);
+    }
+    let reseal = trail.iter().find(|e| e.event.action == "application.reseal").unwrap();
+    assert_eq!((reseal.event.actor.as_str(), reseal.event.mission.as_deref()), ("cli", Some("pl-warsaw")));
 }
