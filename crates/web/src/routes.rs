@@ -81,6 +81,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::GET, "/api/v1/session", AnyStaff, get(session::whoami)),
         r(M::DELETE, "/api/v1/session", AnyStaff, delete(session::sign_out)),
         r(M::GET, "/api/v1/cases", Staff(P::QueueRead), get(cases::queue)),
+        r(M::POST, "/api/v1/cases/lookup", Staff(P::QueueRead), post(cases::lookup)),
         r(M::GET, "/api/v1/cases/{id}", Staff(P::CaseRead), get(cases::case)),
         r(M::GET, "/api/v1/cases/{id}/documents", Staff(P::CaseRead), get(documents::case_documents)),
         r(M::GET, "/api/v1/cases/{id}/documents/{doc}", Staff(P::CaseRead), get(documents::download_document)),

@@ -70,19 +70,13 @@ pub struct QueuePage {
 }
 
 /// Queue filters.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
     /// Only this state.
     pub state: Option<String>,
     /// Only this reference.
     pub reference: Option<String>,
-    /// Only the cases of this e-mail address (exact, ignoring case and surrounding spaces).
-    pub email: Option<String>,
-    /// Only the cases of this passport number; needs `nationality`.
-    pub passport: Option<String>,
-    /// The passport's nationality (ISO 3166-1 alpha-2), with `passport`.
-    pub nationality: Option<String>,
     /// `submitted_asc` (default), `submitted_desc`, `updated_desc`.
     pub sort: Option<String>,
     /// Rows to skip.
@@ -92,24 +86,26 @@ pub struct QueueParams {
 }
 
 impl QueueParams {
-    /// Checks the filters; unknown values are field errors, not silently ignored. E-mail
-    /// addresses and passport numbers become blind indexes here and go no further.
-    pub fn to_query(&self, state: &AppState) -> Result<QueueQuery, AppError> {
+    /// Checks the filters; unknown values are field errors, not silently ignored. A lookup's
+    /// e-mail address or passport number becomes a blind index here and goes no further.
+    pub fn to_query(&self, state: &AppState, lookup: Option<&Lookup>) -> Result<QueueQuery, AppError> {
         let mut e = legion_domain::FieldErrors::new();
+        let none = Lookup::default();
+        let lookup = lookup.unwrap_or(&none);
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let email_index = text(&self.email).map(|m| crate::service::email_index(state, &m));
-        let nationality = text(&self.nationality).and_then(|n| {
+        let email_index = text(&lookup.email).map(|m| crate::service::email_index(state, &m));
+        let nationality = text(&lookup.nationality).and_then(|n| {
             legion_domain::CountryCode::parse(&n.to_ascii_uppercase()).or_else(|| {
                 e.add("nationality", "is not a country code like GB");
                 None
             })
         });
-        let passport = text(&self.passport).and_then(|p| {
+        let passport = text(&lookup.passport).and_then(|p| {
             legion_domain::PassportNumber::parse(&p).map_err(|_| e.add("passport", "is not a passport number")).ok()
         });
         let passport_index = match (passport, nationality) {
             (Some(p), Some(n)) => Some(crate::service::passport_index_of(state, n, &p)),
-            (Some(_), None) if text(&self.nationality).is_none() => {
+            (Some(_), None) if text(&lookup.nationality).is_none() => {
                 e.add("nationality", "is needed to find a passport number");
                 None
             }
@@ -277,12 +273,52 @@ pub async fn queue(
     Query(params): Query<QueueParams>,
 ) -> Result<Json<QueuePage>, AppError> {
     let scope = staff.case_scope().ok_or(AppError::Forbidden("Your role has no case queue."))?;
-    queue_page(&state, &scope, &params).await.map(Json)
+    queue_page(&state, &scope, &params, None).await.map(Json)
 }
 
-/// One page of cases within `scope`.
-pub async fn queue_page(state: &AppState, scope: &Scope, params: &QueueParams) -> Result<QueuePage, AppError> {
-    let q = params.to_query(state)?;
+/// An exact lookup in the queue. Sent in a POST body, never in a URL, so that the address or
+/// number stays out of browser histories and proxy logs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The applicant's e-mail address (exact, ignoring case and surrounding spaces).
+    pub email: Option<String>,
+    /// A passport number; needs `nationality`.
+    pub passport: Option<String>,
+    /// The passport's country (ISO 3166-1 alpha-2), with `passport`.
+    pub nationality: Option<String>,
+}
+
+/// Finds the cases of one applicant in the queue by e-mail address or passport number, through
+/// the blind indexes: exact matches only, within the caller's mission, up to 200.
+#[utoipa::path(post, path = "/api/v1/cases/lookup", tag = "cases", request_body = Lookup,
+    responses((status = 200, body = QueuePage), (status = 422, description = "Bad lookup")))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    staff: CurrentStaff,
+    body: JsonBody,
+) -> Result<Json<QueuePage>, AppError> {
+    let scope = staff.case_scope().ok_or(AppError::Forbidden("Your role has no case queue."))?;
+    let lookup: Lookup = body.parse()?;
+    if lookup.email.as_deref().is_none_or(|s| s.trim().is_empty())
+        && lookup.passport.as_deref().is_none_or(|s| s.trim().is_empty())
+    {
+        let mut e = legion_domain::FieldErrors::new();
+        e.add("email", "give an e-mail address or a passport number");
+        return Err(AppError::Validation(e));
+    }
+    let params = QueueParams { limit: Some(200), ..QueueParams::default() };
+    queue_page(&state, &scope, &params, Some(&lookup)).await.map(Json)
+}
+
+/// One page of cases within `scope`, narrowed by `lookup` when there is one.
+pub async fn queue_page(
+    state: &AppState,
+    scope: &Scope,
+    params: &QueueParams,
+    lookup: Option<&Lookup>,
+) -> Result<QueuePage, AppError> {
+    let q = params.to_query(state, lookup)?;
     let page = state.store.cases(scope, &q).await?;
     Ok(QueuePage {
         items: page.items.iter().map(CaseSummary::from).collect(),
@@ -504,7 +540,7 @@ pub async fn vetting_queue(
     _staff: CurrentStaff,
     Query(params): Query<QueueParams>,
 ) -> Result<Json<QueuePage>, AppError> {
-    queue_page(&state, &Scope::VettingHold, &params).await.map(Json)
+    queue_page(&state, &Scope::VettingHold, &params, None).await.map(Json)
 }
 
 /// One case on vetting hold: screening data only. The read is audited.

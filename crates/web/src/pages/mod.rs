@@ -44,6 +44,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::POST, "/staff/sign-out", AnyStaff, post(staff::sign_out)),
         r(M::GET, "/staff", AnyStaff, get(staff::home)),
         r(M::GET, "/staff/queue", Staff(P::QueueRead), get(staff::queue)),
+        r(M::POST, "/staff/queue/find", Staff(P::QueueRead), post(staff::queue_find)),
         r(M::GET, "/staff/cases/{id}", Staff(P::CaseRead), get(staff::case_page)),
         r(M::POST, "/staff/cases/{id}/request-info", Staff(P::CaseReview), post(staff::request_info)),
         r(M::POST, "/staff/cases/{id}/schedule-interview", Staff(P::CaseReview), post(staff::schedule_interview)),

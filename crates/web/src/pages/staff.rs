@@ -17,7 +17,7 @@ use super::{
     Ctx, Field, FormValues, Kind, Problem, Ui, error_page, error_text, fmt_date, fmt_time, render, role_name,
     see_other, state_name,
 };
-use crate::api::cases::{QueueParams, load_case, parse_id, queue_page};
+use crate::api::cases::{Lookup, QueueParams, load_case, parse_id, queue_page};
 use crate::auth::{self, CurrentStaff, urlencode};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -177,6 +177,9 @@ pub(crate) struct QueuePage {
     path: &'static str,
     vetting: bool,
     filters: Vec<Field>,
+    /// The exact-lookup form (sent as a POST, so the values never appear in a URL); mission queue only.
+    lookup_fields: Vec<Field>,
+    lookup_path: Option<&'static str>,
     rows: Vec<QueueRow>,
     count: String,
     caption: String,
@@ -218,6 +221,7 @@ pub(crate) async fn queue_response(
     scope: &Scope,
     q: &FormValues,
     kind: QueueKind,
+    lookup: Option<&Lookup>,
 ) -> Response {
     let lang = ctx.lang;
     let mut errors = FieldErrors::new();
@@ -232,14 +236,11 @@ pub(crate) async fn queue_response(
     let params = QueueParams {
         state: if kind.vetting { None } else { q.text("state").map(str::to_owned) },
         reference: q.text("reference").map(str::to_owned),
-        email: q.text("email").map(str::to_owned),
-        passport: q.text("passport").map(str::to_owned),
-        nationality: q.text("nationality").map(str::to_owned),
         sort: q.text("sort").map(str::to_owned),
         offset: Some((page - 1) * PAGE_SIZE),
-        limit: Some(PAGE_SIZE),
+        limit: Some(if lookup.is_some() { 200 } else { PAGE_SIZE }),
     };
-    let result = match queue_page(state, scope, &params).await {
+    let result = match queue_page(state, scope, &params, lookup).await {
         Ok(p) if errors.is_empty() => Some(p),
         Ok(_) => None,
         Err(AppError::Validation(e)) => {
@@ -262,21 +263,25 @@ pub(crate) async fn queue_response(
             .autocomplete("off")
             .fill(q),
     );
-    filters.push(
-        Field::new("q-", "email", lang.t("queue.email"), Kind::Text).width("w-medium").autocomplete("off").fill(q),
-    );
-    filters.push(
-        Field::new("q-", "passport", lang.t("queue.passport"), Kind::Text)
-            .width("w-medium")
-            .autocomplete("off")
-            .fill(q),
-    );
-    filters.push(
-        Field::new("q-", "nationality", lang.t("queue.nationality"), Kind::Text)
-            .width("w-short")
-            .autocomplete("off")
-            .fill(q),
-    );
+    let lookup_fields: Vec<Field> = if kind.vetting {
+        Vec::new()
+    } else {
+        [
+            ("email", "queue.email", "w-medium"),
+            ("passport", "queue.passport", "w-medium"),
+            ("nationality", "queue.nationality", "w-short"),
+        ]
+        .into_iter()
+        .map(|(name, label, width)| {
+            let f = Field::new("l-", name, lang.t(label), Kind::Text).width(width).autocomplete("off");
+            let f = match lookup {
+                Some(_) => f.fill(q),
+                None => f,
+            };
+            f.error_from(&errors, lang)
+        })
+        .collect()
+    };
     let sorts = ["submitted_asc", "submitted_desc", "updated_desc"]
         .map(|s| (s.to_owned(), lang.t(&format!("queue.sort.{s}")).to_owned()));
     filters.push(Field::new("q-", "sort", lang.t("queue.sort"), Kind::Select).fill(q).options(sorts));
@@ -294,7 +299,9 @@ pub(crate) async fn queue_response(
             f
         })
         .collect();
-    let mut problems: Vec<Problem> = filters.iter_mut().filter_map(|f| f.problem()).collect();
+    let mut lookup_fields = lookup_fields;
+    let mut problems: Vec<Problem> =
+        filters.iter_mut().chain(lookup_fields.iter_mut()).filter_map(|f| f.problem()).collect();
     if let Some(m) = errors.get("page") {
         problems.push(Problem {
             target: "queue-results".into(),
@@ -333,12 +340,15 @@ pub(crate) async fn queue_response(
         path: kind.path,
         vetting: kind.vetting,
         filters,
+        lookup_path: (!kind.vetting).then_some("/staff/queue/find"),
+        lookup_fields,
         rows,
         count: lang.tf("queue.count", &[&total.to_string()]),
         caption: lang.tf("queue.caption", &[&p, &n]),
         page_of: lang.tf("queue.page_of", &[&p, &n]),
-        prev_href: (result.is_some() && page > 1).then(|| page_href(kind.path, q, page - 1)),
-        next_href: (result.is_some() && page < pages).then(|| page_href(kind.path, q, page + 1)),
+        // A lookup's few results are one page; its values are not put into links.
+        prev_href: (result.is_some() && lookup.is_none() && page > 1).then(|| page_href(kind.path, q, page - 1)),
+        next_href: (result.is_some() && lookup.is_none() && page < pages).then(|| page_href(kind.path, q, page + 1)),
         problems,
         notice: kind.notice,
         empty_text: lang.t(if kind.vetting { "vetting.empty" } else { "queue.empty" }),
@@ -373,7 +383,35 @@ pub(crate) async fn queue(
         intro: None,
         notice: None,
     };
-    queue_response(&state, &ctx, &staff, &scope, &FormValues(q), kind).await
+    queue_response(&state, &ctx, &staff, &scope, &FormValues(q), kind, None).await
+}
+
+/// `POST /staff/queue/find`: the mission queue narrowed to one applicant, found exactly by
+/// e-mail address or passport number (posted, so neither appears in a URL).
+pub(crate) async fn queue_find(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: CurrentStaff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = FormValues(pairs);
+    let lookup = Lookup {
+        email: form.text("email").map(str::to_owned),
+        passport: form.text("passport").map(str::to_owned),
+        nationality: form.text("nationality").map(str::to_owned),
+    };
+    let Some(scope @ Scope::Mission(_)) = staff.case_scope() else {
+        return error_page(&ctx, Some(&staff), &AppError::Forbidden("Your role has no case queue."));
+    };
+    let kind = QueueKind {
+        path: "/staff/queue",
+        case_path: "/staff/cases",
+        vetting: false,
+        heading: ctx.lang.t("queue.find.title").to_owned(),
+        intro: None,
+        notice: None,
+    };
+    queue_response(&state, &ctx, &staff, &scope, &form, kind, Some(&lookup)).await
 }
 
 /// A staff action on a case or a vetting hold.

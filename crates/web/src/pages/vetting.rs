@@ -41,7 +41,7 @@ pub(crate) async fn queue(
         intro: Some(lang.t("vetting.intro")),
         notice,
     };
-    queue_response(&state, &ctx, &staff, &Scope::VettingHold, &q, kind).await
+    queue_response(&state, &ctx, &staff, &Scope::VettingHold, &q, kind, None).await
 }
 
 #[derive(Template)]

@@ -466,37 +466,54 @@ async fn staff_find_cases_by_email_or_passport_within_their_scope(backend: Backe
     app.submit(&abroad).await;
 
     let gb = app.signed_in("officer.gb").await;
-    let find = |query: &'static str| {
-        let (gb, base) = (gb.clone(), app.base.clone());
-        async move { gb.get(format!("{base}/api/v1/cases?{query}")).send().await.unwrap() }
-    };
+    let url = format!("{}/api/v1/cases/lookup", app.base);
     // Exact, whatever the case and surrounding spaces; the US case is out of scope.
-    let q: Value = find("email=%20anna.nowak%40EXAMPLE.org%20").await.json().await.unwrap();
-    assert_eq!(q["total"], 1);
+    let (st, q) = post(&gb, url.clone(), json!({"email": " anna.nowak@EXAMPLE.org "})).await;
+    assert_eq!((st, q["total"].clone()), (200, json!(1)), "{q}");
     assert_eq!(q["items"][0]["id"], a["id"]);
-    let q: Value = find("passport=GB5550002&nationality=gb").await.json().await.unwrap();
+    let (_, q) = post(&gb, url.clone(), json!({"passport": "GB5550002", "nationality": "gb"})).await;
     assert_eq!((q["total"].clone(), q["items"][0]["id"].clone()), (json!(1), b["id"].clone()));
     // The same number under another nationality is another passport.
-    let q: Value = find("passport=GB5550002&nationality=IE").await.json().await.unwrap();
+    let (_, q) = post(&gb, url.clone(), json!({"passport": "GB5550002", "nationality": "IE"})).await;
     assert_eq!(q["total"], 0);
-    let q: Value = find("email=nobody%40example.org").await.json().await.unwrap();
+    let (_, q) = post(&gb, url.clone(), json!({"email": "nobody@example.org"})).await;
     assert_eq!(q["total"], 0);
-    // A number alone cannot be looked up, and a bad country is named.
-    let r = find("passport=GB5550002").await;
-    assert_eq!(r.status(), 422);
-    let body: Value = r.json().await.unwrap();
-    assert!(body["fields"]["nationality"].is_array() || body["fields"]["nationality"].is_string(), "{body}");
-    assert_eq!(find("passport=GB5550002&nationality=XX").await.status(), 422);
+    // A number alone cannot be looked up, a bad country is named, and an empty lookup is not
+    // the whole queue.
+    let (st, body) = post(&gb, url.clone(), json!({"passport": "GB5550002"})).await;
+    assert_eq!(st, 422);
+    assert!(body["fields"].get("nationality").is_some(), "{body}");
+    let (st, body) = post(&gb, url.clone(), json!({"passport": "GB5550002", "nationality": "XX"})).await;
+    assert_eq!(st, 422);
+    assert!(body["fields"].get("nationality").is_some(), "{body}");
+    let (st, _) = post(&gb, url.clone(), json!({})).await;
+    assert_eq!(st, 422);
+    let (st, _) = post(&gb, url.clone(), json!({"email": "a@b.c", "name": "Anna"})).await;
+    assert_eq!(st, 422, "unknown fields are refused");
     // The US mission finds its own case by the same address.
     let us = app.signed_in("officer.us").await;
-    let q: Value = us
-        .get(format!("{}/api/v1/cases?email=anna.nowak%40example.org", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, q) = post(&us, url, json!({"email": "anna.nowak@example.org"})).await;
     assert_eq!(q["total"], 1);
     assert_ne!(q["items"][0]["id"], a["id"]);
+
+    // The page: posted, so the address never appears in a URL.
+    let page = gb
+        .post(format!("{}/staff/queue/find", app.base))
+        .header("Origin", &app.base)
+        .form(&[("email", "anna.nowak@example.org"), ("passport", ""), ("nationality", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(a["reference"].as_str().unwrap()), "the case is listed");
+    assert!(!html.contains(b["reference"].as_str().unwrap()), "only that applicant's cases");
+    let bad = gb
+        .post(format!("{}/staff/queue/find", app.base))
+        .header("Origin", &app.base)
+        .form(&[("email", ""), ("passport", "GB5550002"), ("nationality", "XX")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
 }
