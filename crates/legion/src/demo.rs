@@ -232,7 +232,7 @@ pub async fn seed(state: &AppState, data_dir: &Path) -> Result<()> {
                        "group_travel": rng.gen_bool(0.4)},
             "declarations": {"no_criminal_record": clean, "consent_background_check": true}
         });
-        let s = service::submit(state, &body).await.map_err(err)?;
+        let s = service::submit(state, &body, None).await.map_err(err)?;
         submitted.push((s.id, s.mission, s.access_code));
     }
     service::screen_pending(state).await.map_err(err)?;

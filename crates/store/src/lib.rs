@@ -127,12 +127,36 @@ pub struct NewApplication {
     pub passport_index: String,
     /// Keyed hash of the normalised e-mail address, hex (exact lookup).
     pub email_index: String,
+    /// The client's idempotency key, if it sent one: recorded with the application.
+    pub idempotency: Option<IdempotencyKey>,
     /// What the applicant submitted.
     pub details: ApplicantDetails,
     /// When.
     pub submitted_at: DateTime<Utc>,
     /// Policy version in force at submission.
     pub policy_version: String,
+}
+
+/// A submission's idempotency key, as stored: hashes only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Keyed hash of the client's key, hex.
+    pub key_hash: String,
+    /// SHA-256 of the request, hex: the same key with another request is refused.
+    pub request_hash: String,
+}
+
+/// The submission an idempotency key was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentSubmission {
+    /// SHA-256 of the request it came with, hex.
+    pub request_hash: String,
+    /// The application it created.
+    pub id: ApplicationId,
+    /// Its reference.
+    pub reference: Reference,
+    /// Its mission.
+    pub mission: MissionId,
 }
 
 /// A stored application.
@@ -485,9 +509,12 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a session.
     async fn delete_session(&self, token_hash: &str, audit: &AuditEvent) -> Result<()>;
 
-    /// Inserts a submitted application with its first history entry and audit event.
-    /// `Duplicate("reference")` if the reference is taken (the caller picks another).
+    /// Inserts a submitted application with its first history entry, its idempotency key (if
+    /// any) and audit event. `Duplicate("reference")` if the reference is taken (the caller
+    /// picks another); `Duplicate("idempotency_key")` if the key was used meanwhile.
     async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()>;
+    /// The submission a (hashed) idempotency key was first used for.
+    async fn idempotent_submission(&self, key_hash: &str) -> Result<Option<IdempotentSubmission>>;
     /// The application whose id and access-code hash both match.
     async fn application_for_applicant(
         &self,

@@ -118,6 +118,7 @@ fn duplicate_name(constraint: Option<&str>) -> &str {
         Some("missions_pkey") => "mission_id",
         Some("application_history_pkey") => "history_seq",
         Some("audit_events_pkey") => "audit_seq",
+        Some("idempotency_keys_pkey") => "idempotency_key",
         Some(other) => other,
         None => "unknown",
     }

@@ -137,6 +137,26 @@ pub(crate) const UPDATE_FOR_TRANSITION: &str = "UPDATE applications SET state = 
      WHERE id = $7 AND version = $8 AND state = $9 \
      RETURNING version";
 
+pub(crate) const INSERT_IDEMPOTENCY_KEY: &str =
+    "INSERT INTO idempotency_keys (key_hash, request_hash, application_id, created_at) VALUES ($1, $2, $3, $4)";
+
+pub(crate) const SELECT_IDEMPOTENCY_KEY: &str = "SELECT k.request_hash, a.id, a.reference, a.mission_id \
+     FROM idempotency_keys k JOIN applications a ON a.id = k.application_id WHERE k.key_hash = $1";
+
+pub(crate) fn idempotent(
+    request_hash: String,
+    id: &str,
+    reference_text: &str,
+    mission: &str,
+) -> Result<crate::IdempotentSubmission> {
+    Ok(crate::IdempotentSubmission {
+        request_hash,
+        id: application_id(id)?,
+        reference: reference(reference_text)?,
+        mission: mission_id(mission, "applications.mission_id")?,
+    })
+}
+
 pub(crate) const APPLICATION_EXISTS: &str = "SELECT COUNT(*) FROM applications WHERE id = $1";
 
 /// The whole row, read inside the writing transaction for the audit event's before/after hashes.
@@ -1337,6 +1357,16 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error)?;
+                    if let Some(key) = &app.idempotency {
+                        sqlx::query(sql::INSERT_IDEMPOTENCY_KEY)
+                            .bind(&key.key_hash)
+                            .bind(&key.request_hash)
+                            .bind(&id)
+                            .bind(sql::millis(app.submitted_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?;
+                    }
                     let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
                         .bind(&id)
                         .fetch_one(&mut *tx)
@@ -1345,6 +1375,16 @@ macro_rules! impl_store {
                     let hashes = sql::RowHashes { before: None, after: Some(after.hash()) };
                     append(&mut tx, audit, hashes).await?;
                     tx.commit().await.map_err(store_error)
+                }
+
+                async fn idempotent_submission(&self, key_hash: &str) -> Result<Option<$crate::IdempotentSubmission>> {
+                    let row: Option<(String, String, String, String)> = sqlx::query_as(sql::SELECT_IDEMPOTENCY_KEY)
+                        .bind(key_hash)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    row.map(|(request_hash, id, reference, mission)| sql::idempotent(request_hash, &id, &reference, &mission))
+                        .transpose()
                 }
 
                 async fn application_for_applicant(

@@ -176,6 +176,7 @@ fn duplicate_name(message: &str) -> &str {
         "missions.id" => "mission_id",
         "application_history.application_id, application_history.seq" => "history_seq",
         "audit_events.seq" => "audit_seq",
+        "idempotency_keys.key_hash" => "idempotency_key",
         other => other,
     }
 }

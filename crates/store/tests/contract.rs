@@ -17,6 +17,7 @@ use support::*;
 use uuid::Uuid;
 
 contract!(
+    an_idempotency_key_records_one_application_only,
     migrate_twice_is_harmless,
     missions_are_put_and_listed,
     staff_accounts,
@@ -685,4 +686,28 @@ async fn a_read_only_store_reads_and_refuses_every_write(db: &Db) {
         assert!(legion_store::open_read_only(&missing, Arc::clone(&db.keys)).await.is_err(), "no file is created");
         assert!(!std::path::Path::new(missing.trim_start_matches("sqlite://")).exists());
     }
+}
+
+async fn an_idempotency_key_records_one_application_only(db: &Db) {
+    put_missions(db).await;
+    let key = legion_store::IdempotencyKey { key_hash: "kh-1".into(), request_hash: "rh-1".into() };
+    let first = NewApplication { idempotency: Some(key.clone()), ..new_app("gb-london", 0, "p1") };
+    let submit = |a: &NewApplication| audit("application.submit", &format!("application:{}", a.id));
+    db.store().insert_application(&first, &submit(&first)).await.unwrap();
+    let found = db.store().idempotent_submission("kh-1").await.unwrap().expect("recorded");
+    assert_eq!(
+        (found.id, found.reference, found.mission, found.request_hash),
+        (first.id, first.reference.clone(), first.mission.clone(), "rh-1".to_owned())
+    );
+    assert!(db.store().idempotent_submission("kh-2").await.unwrap().is_none());
+
+    // A second application with the same key writes nothing at all.
+    let before = audit_count(db).await;
+    let second = NewApplication { idempotency: Some(key), ..new_app("gb-london", 1, "p2") };
+    match db.store().insert_application(&second, &submit(&second)).await {
+        Err(StoreError::Duplicate(name)) => assert_eq!(name, "idempotency_key"),
+        other => panic!("expected Duplicate(idempotency_key), got {other:?}"),
+    }
+    assert!(db.store().case(second.id, &Scope::All).await.unwrap().is_none());
+    assert_eq!(audit_count(db).await, before);
 }

@@ -8,9 +8,12 @@ use legion_domain::{
     Actor, ApplicantDetails, ApplicationId, Command, CountryCode, FieldErrors, MissionId, PassportNumber, Reference,
     route,
 };
-use legion_store::{ApplicationRecord, AuditEvent, HistoryEntry, NewApplication, Scope, StoreError, TransitionWrite};
+use legion_store::{
+    ApplicationRecord, AuditEvent, HistoryEntry, IdempotencyKey, IdempotentSubmission, NewApplication, Scope,
+    StoreError, TransitionWrite,
+};
 use serde_json::Value;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::secret_hash;
@@ -78,9 +81,64 @@ pub fn email_index(state: &AppState, email: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The keyed hash under which a client's `Idempotency-Key` is stored. A key is 16 to 128
+/// visible ASCII characters (a UUID does); anything else is refused before anything is read.
+pub fn idempotency_key_hash(state: &AppState, key: &str) -> Result<String, AppError> {
+    if !(16..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key must be 16 to 128 visible ASCII characters, for example a random UUID.".into(),
+        ));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+    mac.update(b"idempotency\0");
+    mac.update(key.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The access code of a submission made with an idempotency key: derived from the key under
+/// the server's secret, so that sending the same request again returns the same code without
+/// the code ever being stored.
+fn idempotent_access_code(state: &AppState, key_hash: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+    mac.update(b"access-code\0");
+    mac.update(key_hash.as_bytes());
+    base32(&mac.finalize().into_bytes()[..20])
+}
+
+/// What a repeated submission answers: the first answer, if the request is the same one.
+fn replay(
+    state: &AppState,
+    key_hash: &str,
+    request_hash: &str,
+    first: IdempotentSubmission,
+) -> Result<Submitted, AppError> {
+    if first.request_hash != request_hash {
+        return Err(AppError::Conflict(
+            "This Idempotency-Key was already used for a different application; use a new key for a new application."
+                .into(),
+        ));
+    }
+    metrics::counter!("legion_applications_replayed_total").increment(1);
+    Ok(Submitted {
+        id: first.id,
+        reference: first.reference,
+        access_code: idempotent_access_code(state, key_hash),
+        mission: first.mission,
+    })
+}
+
 /// Validates, routes and stores a new application; wakes the screening worker.
-/// Invalid input stores nothing.
-pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppError> {
+/// Invalid input stores nothing. With an idempotency key, the same request sent again
+/// answers what the first one did and stores nothing more; the key with another request is
+/// refused.
+pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str>) -> Result<Submitted, AppError> {
+    let key_hash = idempotency_key.map(|k| idempotency_key_hash(state, k)).transpose()?;
+    let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    if let Some(kh) = &key_hash
+        && let Some(first) = state.store.idempotent_submission(kh).await?
+    {
+        return replay(state, kh, &request_hash, first);
+    }
     let now = state.clock.now();
     let today = now.date_naive();
     let details = ApplicantDetails::parse(body, today).map_err(AppError::Validation)?;
@@ -95,8 +153,13 @@ pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppErro
         return Err(AppError::Validation(e));
     };
     let id = ApplicationId::from_random(state.random_bytes());
-    // 160 random bits, shown once; only its hash is stored.
-    let access_code = base32(&state.random_bytes::<20>());
+    // 160 random bits (or derived from the idempotency key), shown once; only its hash is stored.
+    let access_code = match &key_hash {
+        Some(kh) => idempotent_access_code(state, kh),
+        None => base32(&state.random_bytes::<20>()),
+    };
+    let idempotency =
+        key_hash.as_ref().map(|kh| IdempotencyKey { key_hash: kh.clone(), request_hash: request_hash.clone() });
     let index = passport_index(state, &details);
     let email = email_index(state, &details.email);
     for _ in 0..5 {
@@ -109,6 +172,7 @@ pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppErro
             access_hash: secret_hash(&access_code),
             passport_index: index.clone(),
             email_index: email.clone(),
+            idempotency: idempotency.clone(),
             details: details.clone(),
             submitted_at: now,
             policy_version: policy.version.clone(),
@@ -129,6 +193,14 @@ pub async fn submit(state: &AppState, body: &Value) -> Result<Submitted, AppErro
                 return Ok(Submitted { id, reference, access_code, mission: mission.id.clone() });
             }
             Err(StoreError::Duplicate(what)) if what == "reference" => {}
+            // The same key arrived twice at once and the other request won: answer as it did.
+            Err(StoreError::Duplicate(what)) if what == "idempotency_key" => {
+                let kh = key_hash.as_deref().unwrap_or_default();
+                let first = state.store.idempotent_submission(kh).await?.ok_or(AppError::Conflict(
+                    "The same Idempotency-Key is being used by another request; try again.".into(),
+                ))?;
+                return replay(state, kh, &request_hash, first);
+            }
             Err(e) => return Err(e.into()),
         }
     }

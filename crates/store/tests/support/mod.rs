@@ -242,6 +242,7 @@ pub fn new_app(mission: &str, submitted_minute: i64, passport_index: &str) -> Ne
         access_hash: format!("access-{}", Uuid::new_v4().simple()),
         passport_index: passport_index.into(),
         email_index: format!("email-{passport_index}"),
+        idempotency: None,
         details: details(),
         submitted_at: t(submitted_minute),
         policy_version: "2024-05-18".into(),

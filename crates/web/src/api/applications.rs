@@ -230,16 +230,29 @@ pub struct ValidationError {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
-/// Submits an application. No sign-in.
+/// Submits an application. No sign-in. With an `Idempotency-Key`, sending the same request
+/// again (after a timeout or a lost answer) returns the first answer and stores nothing more.
 #[utoipa::path(post, path = "/api/v1/applications", tag = "applicant", request_body = ApplicationForm,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "16–128 visible ASCII characters chosen by the client, e.g. a random UUID")),
     responses((status = 201, body = SubmitResponse),
+              (status = 400, description = "Malformed Idempotency-Key"),
+              (status = 409, description = "The Idempotency-Key was used for a different application"),
               (status = 422, body = ValidationError, description = "Invalid fields; nothing stored"),
               (status = 413, description = "Body too large")))]
 pub async fn submit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<SubmitResponse>), AppError> {
-    let s = service::submit(&state, &body.0).await?;
+    let key =
+        match headers.get("idempotency-key") {
+            None => None,
+            Some(v) => Some(v.to_str().map_err(|_| {
+                AppError::BadRequest("Idempotency-Key must be 16 to 128 visible ASCII characters.".into())
+            })?),
+        };
+    let s = service::submit(&state, &body.0, key).await?;
     Ok((
         StatusCode::CREATED,
         Json(SubmitResponse { id: s.id, reference: s.reference, access_code: s.access_code, mission: s.mission }),

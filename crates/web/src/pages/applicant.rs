@@ -279,7 +279,7 @@ pub(crate) async fn apply(
 ) -> Response {
     let values = FormValues(pairs);
     let (body, rows) = application_json(&values);
-    match service::submit(&state, &body).await {
+    match service::submit(&state, &body, None).await {
         Ok(s) => {
             let page = SubmittedPage {
                 ui: ctx.ui(ctx.lang.t("submitted.title"), None).switch_to("/status", &ctx),

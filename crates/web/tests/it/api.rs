@@ -24,6 +24,7 @@ on_both_backends!(
     duplicate_passports_are_held,
     applicant_answers_and_withdraws,
     staff_find_cases_by_email_or_passport_within_their_scope,
+    a_submission_sent_again_with_its_idempotency_key_answers_as_the_first,
 );
 
 async fn audit_count(app: &TestApp) -> usize {
@@ -516,4 +517,66 @@ async fn staff_find_cases_by_email_or_passport_within_their_scope(backend: Backe
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
+}
+
+async fn a_submission_sent_again_with_its_idempotency_key_answers_as_the_first(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let url = format!("{}/api/v1/applications", app.base);
+    let send = |key: &'static str, body: Value| {
+        let url = url.clone();
+        async move {
+            let r = TestApp::client().post(url).header("Idempotency-Key", key).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let body = application("GB", "GB7770001");
+    let key = "5b0c2f8e-4d7a-4c36-9a51-2f6f0d3c8e11";
+    let (st, first) = send(key, body.clone()).await;
+    assert_eq!(st, 201, "{first}");
+    let events_after_first = audit_count(&app).await;
+    let (st, again) = send(key, body.clone()).await;
+    assert_eq!(st, 201);
+    assert_eq!(again, first, "the same answer, access code included");
+    assert_eq!(case_count(&app).await, 1);
+    let code = first["access_code"].as_str().unwrap();
+    let r = TestApp::client()
+        .get(format!("{}/api/v1/applications/{}", app.base, first["id"].as_str().unwrap()))
+        .bearer_auth(code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the repeated answer's code opens the case");
+
+    // The key with another request is refused, and stores nothing.
+    let (st, body2) = send(key, application("GB", "GB7770002")).await;
+    assert_eq!(st, 409, "{body2}");
+    // A malformed key is refused before anything is read.
+    let (st, _) = send("short", application("GB", "GB7770003")).await;
+    assert_eq!(st, 400);
+    assert_eq!(case_count(&app).await, 1);
+
+    // Many copies of one request at once: one application, every answer the same.
+    let key2 = "0e9d1c33-78b4-4f0a-b1d2-8a6f3e5c2d90";
+    let copies: Vec<_> = (0..8).map(|_| tokio::spawn(send(key2, application("GB", "GB7770004")))).collect();
+    let mut answers = Vec::new();
+    for c in copies {
+        answers.push(c.await.unwrap());
+    }
+    assert!(answers.iter().all(|(st, _)| *st == 201), "{answers:?}");
+    assert!(answers.iter().all(|(_, a)| a == &answers[0].1));
+    assert_eq!(case_count(&app).await, 2);
+
+    // Each application was submitted once in the audit log; replays record nothing.
+    let submits = app
+        .state
+        .store
+        .audit_events(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.action == "application.submit")
+        .count();
+    assert_eq!(submits, 2);
+    assert!(audit_count(&app).await > events_after_first, "the second application was audited");
 }
