@@ -1039,6 +1039,11 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "The service cannot take this request right now. Please try again in a few minutes.",
         "Зараз сервіс не може обробити запит. Спробуйте, будь ласка, за кілька хвилин.",
     ),
+    (
+        "err.resent",
+        "This form was already sent, with other answers. To apply again, start a new form from the start page; to see your application, use its reference and access code.",
+        "Цю форму вже надіслано з іншими відповідями. Щоб подати нову заяву, почніть нову форму зі стартової сторінки; щоб переглянути свою заяву, скористайтеся її номером і кодом доступу.",
+    ),
     ("error.gone.title", "Record destroyed", "Дані знищено"),
     (
         "error.gone.text",

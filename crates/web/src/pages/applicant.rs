@@ -43,6 +43,9 @@ struct ApplyPage {
     ui: Ui,
     groups: Vec<Group>,
     problems: Vec<Problem>,
+    /// Sent back with the form as its idempotency key: a second click, a reload or a retry
+    /// after a lost answer shows the first confirmation instead of filing a second application.
+    submission_key: String,
 }
 
 #[derive(Template)]
@@ -171,7 +174,13 @@ fn problems(lang: Lang, groups: &[Group], errors: &FieldErrors) -> Vec<Problem> 
     out
 }
 
-fn form_response(ctx: &Ctx, status: StatusCode, values: &FormValues, errors: &FieldErrors) -> Response {
+fn form_response(
+    ctx: &Ctx,
+    status: StatusCode,
+    values: &FormValues,
+    errors: &FieldErrors,
+    submission_key: String,
+) -> Response {
     let groups = form_groups(ctx.lang, values, errors);
     let problems = problems(ctx.lang, &groups, errors);
     let title = if problems.is_empty() {
@@ -180,12 +189,17 @@ fn form_response(ctx: &Ctx, status: StatusCode, values: &FormValues, errors: &Fi
         format!("{} {}", ctx.lang.t("form.error_prefix"), ctx.lang.t("apply.title"))
     };
     let ui = ctx.ui(title, None).section("apply").switch_to("/", ctx);
-    render(ctx, status, &ApplyPage { ui, groups, problems })
+    render(ctx, status, &ApplyPage { ui, groups, problems, submission_key })
+}
+
+/// A fresh key for one filling-in of the form (128 random bits, hex).
+fn new_submission_key(state: &AppState) -> String {
+    hex::encode(state.random_bytes::<16>())
 }
 
 /// `GET /`: the application form.
-pub(crate) async fn form_page(ctx: Ctx) -> Response {
-    form_response(&ctx, StatusCode::OK, &FormValues::default(), &FieldErrors::new())
+pub(crate) async fn form_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    form_response(&ctx, StatusCode::OK, &FormValues::default(), &FieldErrors::new(), new_submission_key(&state))
 }
 
 /// The JSON body the API takes, built from the form: empty optional fields left out,
@@ -279,7 +293,12 @@ pub(crate) async fn apply(
 ) -> Response {
     let values = FormValues(pairs);
     let (body, rows) = application_json(&values);
-    match service::submit(&state, &body, None).await {
+    // A form without a usable key (an old page, a hand-made post) gets a fresh one.
+    let key = values
+        .text("submission_key")
+        .filter(|k| service::idempotency_key_hash(&state, k).is_ok())
+        .map_or_else(|| new_submission_key(&state), str::to_owned);
+    match service::submit(&state, &body, Some(&key)).await {
         Ok(s) => {
             let page = SubmittedPage {
                 ui: ctx.ui(ctx.lang.t("submitted.title"), None).switch_to("/status", &ctx),
@@ -291,7 +310,7 @@ pub(crate) async fn apply(
             render(&ctx, StatusCode::OK, &page)
         }
         Err(AppError::Validation(errors)) => {
-            form_response(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &values, &form_paths(&errors, &rows))
+            form_response(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &values, &form_paths(&errors, &rows), key)
         }
         Err(e) => error_page(&ctx, None, &e),
     }

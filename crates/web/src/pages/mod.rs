@@ -278,6 +278,7 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::Conflict(m) if m.starts_with("The case was changed") => "err.stale",
         AppError::Conflict(m) if m.contains("is not possible while") => "err.illegal",
         AppError::Conflict(m) if m.contains("recommendation is to reject") => "err.mismatch",
+        AppError::Conflict(m) if m.contains("Idempotency-Key was already used") => "err.resent",
         AppError::Conflict(_) => "err.conflict",
         AppError::BadRequest(_) | AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => "err.bad_request",
         AppError::TooManyRequests(_) => "err.throttled",

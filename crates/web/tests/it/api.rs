@@ -25,6 +25,7 @@ on_both_backends!(
     applicant_answers_and_withdraws,
     staff_find_cases_by_email_or_passport_within_their_scope,
     a_submission_sent_again_with_its_idempotency_key_answers_as_the_first,
+    the_application_form_files_one_application_however_often_it_is_sent,
 );
 
 async fn audit_count(app: &TestApp) -> usize {
@@ -579,4 +580,56 @@ async fn a_submission_sent_again_with_its_idempotency_key_answers_as_the_first(b
         .count();
     assert_eq!(submits, 2);
     assert!(audit_count(&app).await > events_after_first, "the second application was audited");
+}
+
+async fn the_application_form_files_one_application_however_often_it_is_sent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let form_page = TestApp::client().get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    let marker = "name=\"submission_key\" value=\"";
+    let start = form_page.find(marker).expect("the form carries its key") + marker.len();
+    let key = form_page[start..start + 32].to_owned();
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    let fields = [
+        ("submission_key", key.as_str()),
+        ("given_names", "Jan"),
+        ("family_name", "Kowalski"),
+        ("date_of_birth", "1988-06-15"),
+        ("nationality", "GB"),
+        ("country_of_residence", "GB"),
+        ("passport_number", "GB8880001"),
+        ("passport_expiry", "2031-01-01"),
+        ("email", "jan.kowalski@example.org"),
+        ("languages", "English"),
+        ("travel.departure_country", "PL"),
+        ("travel.departure_city", "Rzeszów"),
+        ("travel.earliest_date", "2031-01-01"),
+        ("declarations.no_criminal_record", "on"),
+        ("declarations.consent_background_check", "on"),
+    ];
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        let r = TestApp::client().post(format!("{}/apply", app.base)).form(&fields).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        pages.push(r.text().await.unwrap());
+    }
+    assert_eq!(case_count(&app).await, 1);
+    let stored = app
+        .state
+        .store
+        .cases(&legion_store::Scope::All, &legion_store::QueueQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    let reference = stored.items[0].reference.to_string();
+    assert!(pages.iter().all(|p| p.contains(&reference)), "both sends confirm the one application {reference}");
+    // The same form sent back with other answers is not filed, and says why.
+    let mut changed = fields.to_vec();
+    changed[6] = ("passport_number", "GB8880002");
+    let r = TestApp::client().post(format!("{}/apply", app.base)).form(&changed).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("already sent"));
+    assert_eq!(case_count(&app).await, 1);
+    // Two separate fillings-in of the form are two applications.
+    let other = TestApp::client().get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    let start = other.find(marker).unwrap() + marker.len();
+    assert_ne!(&other[start..start + 32], key.as_str());
 }
