@@ -48,6 +48,10 @@ pub fn leaf_bytes(seq: i64, e: &AuditEvent, before_hash: Option<&str>, after_has
     out
 }
 
+fn parse_chain(chain: Option<&str>) -> Option<Hash> {
+    chain.and_then(|c| Hash::from_hex(c).ok())
+}
+
 impl StoredAuditEvent {
     /// This event's leaf bytes (see [`leaf_bytes`]).
     pub fn leaf(&self) -> Vec<u8> {
@@ -56,7 +60,7 @@ impl StoredAuditEvent {
 
     /// The stored chain hash; `None` when it is missing or not 32 bytes of hex.
     pub fn chain_hash(&self) -> Option<Hash> {
-        self.chain.as_deref().and_then(|c| Hash::from_hex(c).ok())
+        parse_chain(self.chain.as_deref())
     }
 }
 
@@ -118,7 +122,7 @@ impl PackedAuditRow {
 
     /// The stored chain hash; `None` when it is missing or not 32 bytes of hex.
     pub fn chain_hash(&self) -> Option<Hash> {
-        self.chain.as_deref().and_then(|c| Hash::from_hex(c).ok())
+        parse_chain(self.chain.as_deref())
     }
 }
 

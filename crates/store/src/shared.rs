@@ -1058,13 +1058,34 @@ macro_rules! impl_store {
                 /// already sealed is not selected again). Plaintext details name `given_names`;
                 /// sealed ones only name field groups. The old bytes may linger in free pages
                 /// until the database is vacuumed.
+                /// Whether the one-off upgrade step `name` has finished on this database.
+                async fn upgrade_done(&self, name: &str) -> Result<bool> {
+                    let done: Option<i64> = sqlx::query_scalar("SELECT finished_at FROM store_upgrades WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    Ok(done.is_some())
+                }
+
+                /// Records that the one-off upgrade step `name` finished, so that no later start
+                /// scans for its work again. The time is the newest audit event's (the store
+                /// has no clock of its own).
+                async fn record_upgrade(&self, name: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO store_upgrades (name, finished_at) \
+                         VALUES ($1, (SELECT COALESCE(MAX(at), 0) FROM audit_events)) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                    tx.commit().await.map_err(store_error)
+                }
+
                 async fn seal_legacy_rows(&self) -> Result<u64> {
-                    let done: Option<i64> =
-                        sqlx::query_scalar("SELECT finished_at FROM store_upgrades WHERE name = 'seal_legacy_rows'")
-                            .fetch_optional(self.reader())
-                            .await
-                            .map_err(store_error)?;
-                    if done.is_some() {
+                    if self.upgrade_done("seal_legacy_rows").await? {
                         return Ok(0);
                     }
                     let mut sealed = 0;
@@ -1074,15 +1095,7 @@ macro_rules! impl_store {
                             .await
                             .map_err(store_error)?;
                         if rows.is_empty() {
-                            let mut tx = self.begin().await?;
-                            sqlx::query(
-                                "INSERT INTO store_upgrades (name, finished_at) VALUES ('seal_legacy_rows', \
-                                 (SELECT COALESCE(MAX(updated_at), 0) FROM applications)) ON CONFLICT (name) DO NOTHING",
-                            )
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(store_error)?;
-                            tx.commit().await.map_err(store_error)?;
+                            self.record_upgrade("seal_legacy_rows").await?;
                             return Ok(sealed);
                         }
                         for row in rows {
@@ -1127,11 +1140,16 @@ macro_rules! impl_store {
 
                 /// Fills in the chain of events written before it existed (once, at migration).
                 async fn chain_legacy_events(&self) -> Result<()> {
+                    // `chain IS NULL` has no index: without the record, every start would read
+                    // the whole log to find nothing.
+                    if self.upgrade_done("chain_legacy_events").await? {
+                        return Ok(());
+                    }
                     loop {
                         let rows: Vec<sql::AuditRow> =
                             sqlx::query_as(sql::UNCHAINED_AUDIT).fetch_all(self.reader()).await.map_err(store_error)?;
                         if rows.is_empty() {
-                            return Ok(());
+                            return self.record_upgrade("chain_legacy_events").await;
                         }
                         let mut tx = self.begin().await?;
                         for row in rows {
