@@ -31,7 +31,7 @@ pub use verify::{
 };
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist (or is outside the caller's scope).
     #[error("not found")]
@@ -239,6 +239,15 @@ pub struct TransitionWrite<'a> {
     pub at: DateTime<Utc>,
     /// New screening flags, when the transition completes screening.
     pub flags: Option<&'a [Flag]>,
+}
+
+/// What a write does when another transaction holds the case it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locking {
+    /// Wait for it, then check the version (a person's decision).
+    Wait,
+    /// Skip the case (`Conflict`): another server is working on it (background work).
+    SkipLocked,
 }
 
 /// An audit event: ids and hashes only, never personal data.
@@ -513,6 +522,12 @@ pub trait Store: Send + Sync + 'static {
     /// any) and audit event. `Duplicate("reference")` if the reference is taken (the caller
     /// picks another); `Duplicate("idempotency_key")` if the key was used meanwhile.
     async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()>;
+    /// Inserts several submissions in one transaction, so that one durable commit serves them
+    /// all (group commit). Each submission succeeds or fails on its own, as
+    /// [`Store::insert_application`] would (a taken reference or idempotency key fails only
+    /// its own); an error of the whole batch (storage unavailable, disk full) is returned once
+    /// and nothing of the batch is stored.
+    async fn insert_applications(&self, batch: &[(NewApplication, AuditEvent)]) -> Result<Vec<Result<()>>>;
     /// The submission a (hashed) idempotency key was first used for.
     async fn idempotent_submission(&self, key_hash: &str) -> Result<Option<IdempotentSubmission>>;
     /// The application whose id and access-code hash both match.
@@ -536,8 +551,20 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a decided transition: state, version, history and audit in one transaction.
     /// `Conflict` when the stored version is not `expected_version`. Returns the new version.
     async fn apply_transition(&self, write: &TransitionWrite<'_>, audit: &AuditEvent) -> Result<i64>;
-    /// Ids of cases waiting in `submitted`, oldest first.
-    async fn pending_screening(&self, limit: u32) -> Result<Vec<ApplicationId>>;
+    /// Applies several transitions in one transaction (one durable commit for all). Each
+    /// succeeds or fails on its own (`Conflict`, `NotFound`, `Shredded` as
+    /// [`Store::apply_transition`] would answer); an error of the whole batch is returned once
+    /// and nothing of it is stored. With [`Locking::SkipLocked`], a case another server's
+    /// transaction holds is skipped (`Conflict`) instead of waited for: background work claims
+    /// cases this way, so that no two servers do the same work.
+    async fn apply_transitions(
+        &self,
+        batch: &[(TransitionWrite<'_>, AuditEvent)],
+        locking: Locking,
+    ) -> Result<Vec<Result<i64>>>;
+    /// Ids of cases waiting for screening, oldest first: those in `submitted`, and those left
+    /// in `screening` since before `stalled_before` (their screener stopped half-way).
+    async fn pending_screening(&self, limit: u32, stalled_before: DateTime<Utc>) -> Result<Vec<ApplicationId>>;
     /// Other cases with the same passport index.
     async fn passport_matches(&self, passport_index: &str, except: ApplicationId) -> Result<Vec<PassportMatch>>;
 

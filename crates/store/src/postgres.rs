@@ -150,6 +150,12 @@ const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, st
      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
      FROM applications WHERE id = $1 FOR UPDATE";
 
+/// The row a claim changes (background work such as screening): locked as it is read, or
+/// skipped when another server's transaction holds it, so that no two servers do the same work.
+const SELECT_APPLICATION_TO_CLAIM: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE id = $1 FOR UPDATE SKIP LOCKED";
+
 /// The dialect the common methods run in.
 type Db = sqlx::Postgres;
 

@@ -174,7 +174,8 @@ pub(crate) const INSERT_NEXT_HISTORY: &str = "INSERT INTO application_history \
      (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) \
      VALUES ($1, $10, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-pub(crate) const PENDING_SCREENING: &str = "SELECT id FROM applications WHERE state = 'submitted' AND data_destroyed_at IS NULL \
+pub(crate) const PENDING_SCREENING: &str = "SELECT id FROM applications \
+     WHERE (state = 'submitted' OR (state = 'screening' AND updated_at < $2)) AND data_destroyed_at IS NULL \
      ORDER BY submitted_at, id LIMIT $1";
 
 pub(crate) const PASSPORT_MATCHES: &str = "SELECT id, reference, mission_id, state FROM applications \
@@ -931,6 +932,127 @@ macro_rules! impl_store {
                     .rows_affected())
             }
 
+            /// A case's row as the transaction sees it now.
+            async fn row_now(tx: &mut sqlx::Transaction<'static, Db>, id: &str) -> Result<sql::ApplicationRow> {
+                sqlx::query_as(sql::SELECT_APPLICATION_BY_ID).bind(id).fetch_one(&mut **tx).await.map_err(store_error)
+            }
+
+            /// One submission's rows (application, first history entry, idempotency key) and its
+            /// audit event, written in `tx` under `ring`'s current key.
+            async fn insert_one(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                ring: &Ring,
+                app: &NewApplication,
+                audit: &AuditEvent,
+            ) -> Result<()> {
+                let id = app.id.to_string();
+                let details = crypto::seal_details(ring, &id, &app.details)?;
+                let flags = crypto::seal_json(ring, crypto::FLAGS, &id, &[] as &[Flag])?;
+                let first = crypto::seal_json(
+                    ring,
+                    crypto::HISTORY_DETAILS,
+                    &format!("{id}/1"),
+                    &serde_json::Value::Object(serde_json::Map::new()),
+                )?;
+                sqlx::query(sql::INSERT_APPLICATION)
+                    .bind(&id)
+                    .bind(app.reference.as_str())
+                    .bind(app.mission.as_str())
+                    .bind(&app.access_hash)
+                    .bind(&app.passport_index)
+                    .bind(details)
+                    .bind(sql::millis(app.submitted_at))
+                    .bind(&app.policy_version)
+                    .bind(flags)
+                    .bind(&app.email_index)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+                sqlx::query(sql::INSERT_FIRST_HISTORY)
+                    .bind(&id)
+                    .bind(sql::millis(app.submitted_at))
+                    .bind(&app.policy_version)
+                    .bind(first)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+                if let Some(key) = &app.idempotency {
+                    sqlx::query(sql::INSERT_IDEMPOTENCY_KEY)
+                        .bind(&key.key_hash)
+                        .bind(&key.request_hash)
+                        .bind(&id)
+                        .bind(sql::millis(app.submitted_at))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(store_error)?;
+                }
+                let after = row_now(tx, &id).await?;
+                let hashes = sql::RowHashes { before: None, after: Some(after.hash()) };
+                append(tx, audit, hashes).await
+            }
+
+            /// One transition of one case and its audit event, in `tx`: the row is read with
+            /// `select` (which may lock it, or skip it when another transaction holds it: then
+            /// `Conflict`), changed if it still has the expected version, and given its next
+            /// history entry.
+            async fn transition_one(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                ring: &Ring,
+                select: &'static str,
+                write: &TransitionWrite<'_>,
+                audit: &AuditEvent,
+            ) -> Result<i64> {
+                let t = write.transition;
+                let id = write.id.to_string();
+                let flags = write.flags.map(|f| crypto::seal_json(ring, crypto::FLAGS, &id, f)).transpose()?;
+                let before: Option<sql::ApplicationRow> =
+                    sqlx::query_as(select).bind(&id).fetch_optional(&mut **tx).await.map_err(store_error)?;
+                let Some(before) = before else {
+                    let exists: i64 = sqlx::query_scalar(sql::APPLICATION_EXISTS)
+                        .bind(&id)
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err(store_error)?;
+                    // Held by another transaction (a claim that skips locked rows), or gone.
+                    return Err(if exists > 0 { StoreError::Conflict } else { StoreError::NotFound });
+                };
+                let version: Option<i64> = sqlx::query_scalar(sql::UPDATE_FOR_TRANSITION)
+                    .bind(t.to.as_str())
+                    .bind(sql::millis(write.at))
+                    .bind(&t.policy_version)
+                    .bind(t.recommendation.map(|(by, _)| by.to_string()))
+                    .bind(t.recommendation.map(|(_, r)| r.as_str()))
+                    .bind(flags)
+                    .bind(&id)
+                    .bind(write.expected_version)
+                    .bind(t.from.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+                let Some(version) = version else { return Err(StoreError::Conflict) };
+                let seq: i64 =
+                    sqlx::query_scalar(sql::NEXT_HISTORY_SEQ).bind(&id).fetch_one(&mut **tx).await.map_err(store_error)?;
+                let details = crypto::seal_json(ring, crypto::HISTORY_DETAILS, &format!("{id}/{seq}"), &t.details)?;
+                sqlx::query(sql::INSERT_NEXT_HISTORY)
+                    .bind(&id)
+                    .bind(sql::millis(write.at))
+                    .bind(write.actor.audit_id())
+                    .bind(write.actor.audit_role())
+                    .bind(t.command)
+                    .bind(t.from.as_str())
+                    .bind(t.to.as_str())
+                    .bind(details)
+                    .bind(&t.policy_version)
+                    .bind(seq)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+                let after = row_now(tx, &id).await?;
+                let hashes = sql::RowHashes { before: Some(before.hash()), after: Some(after.hash()) };
+                append(tx, audit, hashes).await?;
+                Ok(version)
+            }
+
             fn key_version(v: i64) -> Result<u32> {
                 u32::try_from(v).map_err(|_| StoreError::Internal("data key version out of range".into()))
             }
@@ -1332,67 +1454,80 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_application(&self, app: &NewApplication, audit: &AuditEvent) -> Result<()> {
-                    let id = app.id.to_string();
-                    let mut ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
-                    let mut tx = self.begin().await?;
-                    if !key_is_live(&mut tx, app.mission.as_str(), &ring).await? {
-                        // Destroyed since it was cached (shredded or retired by another process).
-                        tx.rollback().await.map_err(store_error)?;
-                        self.vault.forget(app.mission.as_str());
-                        ring = self.ring_for_write(app.mission.as_str(), app.submitted_at).await?;
-                        tx = self.begin().await?;
-                        if !key_is_live(&mut tx, app.mission.as_str(), &ring).await? {
-                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                    let mut results = self.insert_applications(&[(app.clone(), audit.clone())]).await?;
+                    results.pop().unwrap_or_else(|| Err(StoreError::Internal("empty batch result".into())))
+                }
+
+                async fn insert_applications(&self, batch: &[(NewApplication, AuditEvent)]) -> Result<Vec<Result<()>>> {
+                    if batch.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // The keys are fetched before the transaction (see `ring`).
+                    let mut rings: std::collections::BTreeMap<&str, Arc<Ring>> = std::collections::BTreeMap::new();
+                    for (app, _) in batch {
+                        let mission = app.mission.as_str();
+                        if !rings.contains_key(mission) {
+                            match self.ring_for_write(mission, app.submitted_at).await {
+                                Ok(ring) => {
+                                    rings.insert(mission, ring);
+                                }
+                                // No such mission: those submissions fail on their own below.
+                                Err(StoreError::NotFound) => {}
+                                Err(e) => return Err(e),
+                            }
                         }
                     }
-                    let details = crypto::seal_details(&ring, &id, &app.details)?;
-                    let flags = crypto::seal_json(&ring, crypto::FLAGS, &id, &[] as &[Flag])?;
-                    let first = crypto::seal_json(
-                        &ring,
-                        crypto::HISTORY_DETAILS,
-                        &format!("{id}/1"),
-                        &serde_json::Value::Object(serde_json::Map::new()),
-                    )?;
-                    sqlx::query(sql::INSERT_APPLICATION)
-                        .bind(&id)
-                        .bind(app.reference.as_str())
-                        .bind(app.mission.as_str())
-                        .bind(&app.access_hash)
-                        .bind(&app.passport_index)
-                        .bind(details)
-                        .bind(sql::millis(app.submitted_at))
-                        .bind(&app.policy_version)
-                        .bind(flags)
-                        .bind(&app.email_index)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    sqlx::query(sql::INSERT_FIRST_HISTORY)
-                        .bind(&id)
-                        .bind(sql::millis(app.submitted_at))
-                        .bind(&app.policy_version)
-                        .bind(first)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    if let Some(key) = &app.idempotency {
-                        sqlx::query(sql::INSERT_IDEMPOTENCY_KEY)
-                            .bind(&key.key_hash)
-                            .bind(&key.request_hash)
-                            .bind(&id)
-                            .bind(sql::millis(app.submitted_at))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(store_error)?;
+                    let mut tx = self.begin().await?;
+                    let mut stale = Vec::new();
+                    for (mission, ring) in &rings {
+                        if !key_is_live(&mut tx, mission, ring).await? {
+                            stale.push(*mission);
+                        }
                     }
-                    let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
-                        .bind(&id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    let hashes = sql::RowHashes { before: None, after: Some(after.hash()) };
-                    append(&mut tx, audit, hashes).await?;
-                    tx.commit().await.map_err(store_error)
+                    if !stale.is_empty() {
+                        // Destroyed since it was cached (shredded or retired by another process).
+                        tx.rollback().await.map_err(store_error)?;
+                        for mission in stale {
+                            self.vault.forget(mission);
+                            let at = batch.iter().find(|(a, _)| a.mission.as_str() == mission).map_or(batch[0].0.submitted_at, |(a, _)| a.submitted_at);
+                            rings.insert(mission, self.ring_for_write(mission, at).await?);
+                        }
+                        tx = self.begin().await?;
+                        for (mission, ring) in &rings {
+                            if !key_is_live(&mut tx, mission, ring).await? {
+                                return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                            }
+                        }
+                    }
+                    let mut results = Vec::with_capacity(batch.len());
+                    for (app, audit) in batch {
+                        let Some(ring) = rings.get(app.mission.as_str()) else {
+                            results.push(Err(StoreError::NotFound));
+                            continue;
+                        };
+                        if batch.len() == 1 {
+                            insert_one(&mut tx, ring, app, audit).await?;
+                            results.push(Ok(()));
+                            continue;
+                        }
+                        // Each submission succeeds or fails on its own: a taken reference or
+                        // idempotency key undoes only its own rows.
+                        sqlx::query("SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
+                        match insert_one(&mut tx, ring, app, audit).await {
+                            Ok(()) => {
+                                sqlx::query("RELEASE SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
+                                results.push(Ok(()));
+                            }
+                            Err(e @ (StoreError::Duplicate(_) | StoreError::NotFound)) => {
+                                sqlx::query("ROLLBACK TO SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
+                                sqlx::query("RELEASE SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
+                                results.push(Err(e));
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(results)
                 }
 
                 async fn idempotent_submission(&self, key_hash: &str) -> Result<Option<$crate::IdempotentSubmission>> {
@@ -1485,85 +1620,112 @@ macro_rules! impl_store {
                 }
 
                 async fn apply_transition(&self, write: &TransitionWrite<'_>, audit: &AuditEvent) -> Result<i64> {
-                    let t = write.transition;
-                    let id = write.id.to_string();
-                    // The keys are fetched before the transaction (see `ring`).
-                    let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
-                        .bind(&id)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(store_error)?;
-                    let mission = mission.ok_or(StoreError::NotFound)?;
-                    let mut ring = self.ring(&mission).await?;
-                    let mut tx = self.begin().await?;
-                    if !key_is_live(&mut tx, &mission, &ring).await? {
-                        tx.rollback().await.map_err(store_error)?;
-                        self.vault.forget(&mission);
-                        ring = self.ring(&mission).await?;
-                        tx = self.begin().await?;
-                        if !key_is_live(&mut tx, &mission, &ring).await? {
-                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
-                        }
-                    }
-                    let flags = write.flags.map(|f| crypto::seal_json(&ring, crypto::FLAGS, &id, f)).transpose()?;
-                    let before: Option<sql::ApplicationRow> = sqlx::query_as(SELECT_APPLICATION_TO_UPDATE)
-                        .bind(&id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    let before = before.ok_or(StoreError::NotFound)?;
-                    let version: Option<i64> = sqlx::query_scalar(sql::UPDATE_FOR_TRANSITION)
-                        .bind(t.to.as_str())
-                        .bind(sql::millis(write.at))
-                        .bind(&t.policy_version)
-                        .bind(t.recommendation.map(|(by, _)| by.to_string()))
-                        .bind(t.recommendation.map(|(_, r)| r.as_str()))
-                        .bind(flags)
-                        .bind(&id)
-                        .bind(write.expected_version)
-                        .bind(t.from.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    let Some(version) = version else {
-                        let exists: i64 = sqlx::query_scalar(sql::APPLICATION_EXISTS)
-                            .bind(write.id.to_string())
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(store_error)?;
-                        return Err(if exists > 0 { StoreError::Conflict } else { StoreError::NotFound });
-                    };
-                    let seq: i64 =
-                        sqlx::query_scalar(sql::NEXT_HISTORY_SEQ).bind(&id).fetch_one(&mut *tx).await.map_err(store_error)?;
-                    let details = crypto::seal_json(&ring, crypto::HISTORY_DETAILS, &format!("{id}/{seq}"), &t.details)?;
-                    sqlx::query(sql::INSERT_NEXT_HISTORY)
-                        .bind(&id)
-                        .bind(sql::millis(write.at))
-                        .bind(write.actor.audit_id())
-                        .bind(write.actor.audit_role())
-                        .bind(t.command)
-                        .bind(t.from.as_str())
-                        .bind(t.to.as_str())
-                        .bind(details)
-                        .bind(&t.policy_version)
-                        .bind(seq)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    let after: sql::ApplicationRow = sqlx::query_as(sql::SELECT_APPLICATION_BY_ID)
-                        .bind(&id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                    let hashes = sql::RowHashes { before: Some(before.hash()), after: Some(after.hash()) };
-                    append(&mut tx, audit, hashes).await?;
-                    tx.commit().await.map_err(store_error)?;
-                    Ok(version)
+                    let mut results =
+                        self.apply_transitions(&[(write.clone(), audit.clone())], $crate::Locking::Wait).await?;
+                    results.pop().unwrap_or_else(|| Err(StoreError::Internal("empty batch result".into())))
                 }
 
-                async fn pending_screening(&self, limit: u32) -> Result<Vec<ApplicationId>> {
+                async fn apply_transitions(
+                    &self,
+                    batch: &[(TransitionWrite<'_>, AuditEvent)],
+                    locking: $crate::Locking,
+                ) -> Result<Vec<Result<i64>>> {
+                    if batch.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // The keys are fetched before the transaction (see `ring`).
+                    let mut missions = Vec::with_capacity(batch.len());
+                    let mut rings: std::collections::BTreeMap<String, Arc<Ring>> = std::collections::BTreeMap::new();
+                    for (write, _) in batch {
+                        let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
+                            .bind(write.id.to_string())
+                            .fetch_optional(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                        if let Some(m) = &mission
+                            && !rings.contains_key(m)
+                        {
+                            match self.ring(m).await {
+                                Ok(ring) => {
+                                    rings.insert(m.clone(), ring);
+                                }
+                                // Shredded: that write fails on its own below.
+                                Err(StoreError::Shredded) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        missions.push(mission);
+                    }
+                    let mut tx = self.begin().await?;
+                    let mut stale = Vec::new();
+                    for (mission, ring) in &rings {
+                        if !key_is_live(&mut tx, mission, ring).await? {
+                            stale.push(mission.clone());
+                        }
+                    }
+                    if !stale.is_empty() {
+                        tx.rollback().await.map_err(store_error)?;
+                        for mission in stale {
+                            self.vault.forget(&mission);
+                            match self.ring(&mission).await {
+                                Ok(ring) => {
+                                    rings.insert(mission, ring);
+                                }
+                                Err(StoreError::Shredded) => {
+                                    rings.remove(&mission);
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        tx = self.begin().await?;
+                        for (mission, ring) in &rings {
+                            if !key_is_live(&mut tx, mission, ring).await? {
+                                return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                            }
+                        }
+                    }
+                    let select = match locking {
+                        $crate::Locking::Wait => SELECT_APPLICATION_TO_UPDATE,
+                        $crate::Locking::SkipLocked => SELECT_APPLICATION_TO_CLAIM,
+                    };
+                    let mut results = Vec::with_capacity(batch.len());
+                    for ((write, audit), mission) in batch.iter().zip(&missions) {
+                        let Some(mission) = mission else {
+                            results.push(Err(StoreError::NotFound));
+                            continue;
+                        };
+                        let Some(ring) = rings.get(mission) else {
+                            results.push(Err(StoreError::Shredded));
+                            continue;
+                        };
+                        if batch.len() == 1 {
+                            results.push(Ok(transition_one(&mut tx, ring, select, write, audit).await?));
+                            continue;
+                        }
+                        // Each write succeeds or fails on its own: a case changed meanwhile
+                        // undoes only its own rows.
+                        sqlx::query("SAVEPOINT transition").execute(&mut *tx).await.map_err(store_error)?;
+                        match transition_one(&mut tx, ring, select, write, audit).await {
+                            Ok(version) => {
+                                sqlx::query("RELEASE SAVEPOINT transition").execute(&mut *tx).await.map_err(store_error)?;
+                                results.push(Ok(version));
+                            }
+                            Err(e @ (StoreError::Conflict | StoreError::NotFound)) => {
+                                sqlx::query("ROLLBACK TO SAVEPOINT transition").execute(&mut *tx).await.map_err(store_error)?;
+                                sqlx::query("RELEASE SAVEPOINT transition").execute(&mut *tx).await.map_err(store_error)?;
+                                results.push(Err(e));
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(results)
+                }
+
+                async fn pending_screening(&self, limit: u32, stalled_before: DateTime<Utc>) -> Result<Vec<ApplicationId>> {
                     let ids: Vec<String> = sqlx::query_scalar(sql::PENDING_SCREENING)
                         .bind(i64::from(limit))
+                        .bind(sql::millis(stalled_before))
                         .fetch_all(self.reader())
                         .await
                         .map_err(store_error)?;

@@ -202,6 +202,9 @@ const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, st
      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
      FROM applications WHERE id = $1";
 
+/// The same, for a claim: the single writer holds it too, so nothing is ever skipped.
+const SELECT_APPLICATION_TO_CLAIM: &str = SELECT_APPLICATION_TO_UPDATE;
+
 /// The dialect the common methods run in.
 type Db = sqlx::Sqlite;
 

@@ -38,6 +38,8 @@ contract!(
     concurrent_writers_keep_the_log_contiguous,
     concurrent_decisions_on_one_case_conflict,
     a_read_only_store_reads_and_refuses_every_write,
+    a_batch_of_submissions_commits_together_and_fails_one_by_one,
+    a_batch_of_transitions_commits_together_and_fails_one_by_one,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -444,8 +446,11 @@ async fn pending_screening_is_oldest_first(db: &Db) {
     let picked = submit(db, "gb-london", 0, "d").await;
     act(db, picked.id, &Actor::System, &Command::BeginScreening, 5).await.unwrap();
 
-    assert_eq!(db.store().pending_screening(10).await.unwrap(), [early.id, middle.id, late.id]);
-    assert_eq!(db.store().pending_screening(2).await.unwrap(), [early.id, middle.id]);
+    assert_eq!(db.store().pending_screening(10, t(0)).await.unwrap(), [early.id, middle.id, late.id]);
+    assert_eq!(db.store().pending_screening(2, t(0)).await.unwrap(), [early.id, middle.id]);
+    // A case left in `screening` since before the cut-off (its screener stopped) is due again.
+    assert_eq!(db.store().pending_screening(10, t(5)).await.unwrap(), [early.id, middle.id, late.id]);
+    assert_eq!(db.store().pending_screening(10, t(6)).await.unwrap(), [picked.id, early.id, middle.id, late.id]);
 }
 
 async fn passport_matches_skip_self_and_withdrawn(db: &Db) {
@@ -710,4 +715,180 @@ async fn an_idempotency_key_records_one_application_only(db: &Db) {
     }
     assert!(db.store().case(second.id, &Scope::All).await.unwrap().is_none());
     assert_eq!(audit_count(db).await, before);
+}
+
+fn submissions(apps: Vec<NewApplication>) -> Vec<(NewApplication, AuditEvent)> {
+    apps.into_iter()
+        .map(|a| {
+            let e = audit("application.submit", &format!("application:{}", a.id));
+            (a, e)
+        })
+        .collect()
+}
+
+async fn log_verifies(db: &Db) {
+    let signer = legion_audit::CheckpointSigner::from_seed("legion.test/batch", &[3; 32]).unwrap();
+    legion_store::verify_audit_log(db.store(), &signer.verifier(), "legion.test/batch", Vec::new())
+        .await
+        .expect("the audit log verifies");
+}
+
+async fn a_batch_of_submissions_commits_together_and_fails_one_by_one(db: &Db) {
+    put_missions(db).await;
+    let taken = submit(db, "gb-london", 0, "p0").await;
+    let key = legion_store::IdempotencyKey { key_hash: "kh-batch".into(), request_hash: "rh".into() };
+    let a = new_app("gb-london", 1, "p1");
+    let clash = NewApplication { reference: taken.reference.clone(), ..new_app("pl-warsaw", 1, "p2") };
+    let orphan = new_app("xx-nowhere", 1, "p3");
+    let keyed = NewApplication { idempotency: Some(key.clone()), ..new_app("pl-warsaw", 2, "p4") };
+    let same_key = NewApplication { idempotency: Some(key), ..new_app("gb-london", 2, "p5") };
+    let b = new_app("pl-warsaw", 3, "p6");
+    let batch = submissions(vec![a.clone(), clash.clone(), orphan.clone(), keyed.clone(), same_key.clone(), b.clone()]);
+    let submitted_before = db.store().audit_events(0, 1000).await.unwrap().len();
+
+    let results = db.store().insert_applications(&batch).await.unwrap();
+    assert!(
+        matches!(
+            &results[..],
+            [Ok(()), Err(StoreError::Duplicate(r)), Err(StoreError::NotFound), Ok(()), Err(StoreError::Duplicate(k)), Ok(())]
+                if r == "reference" && k == "idempotency_key"
+        ),
+        "{results:?}"
+    );
+    for stored in [&a, &keyed, &b] {
+        let rec = load(db, stored.id).await;
+        assert_eq!((rec.reference.clone(), rec.state), (stored.reference.clone(), State::Submitted));
+        assert_eq!(db.store().history(stored.id, &Scope::All).await.unwrap().len(), 1);
+    }
+    for refused in [&clash, &orphan, &same_key] {
+        assert!(db.store().case(refused.id, &Scope::All).await.unwrap().is_none());
+        assert!(db.store().history(refused.id, &Scope::All).await.unwrap().is_empty());
+    }
+    assert_eq!(db.store().idempotent_submission("kh-batch").await.unwrap().unwrap().id, keyed.id);
+    // One audit event per stored submission (and one for the warsaw mission's first data key),
+    // none for the refused ones, and the chain unbroken across the undone ones.
+    let events = db.store().audit_events(0, 1000).await.unwrap();
+    let submits: Vec<_> = events[submitted_before..]
+        .iter()
+        .filter(|e| e.event.action == "application.submit")
+        .map(|e| e.event.object.clone())
+        .collect();
+    assert_eq!(submits, [a.id, keyed.id, b.id].map(|id| format!("application:{id}")));
+    log_verifies(db).await;
+    assert!(db.store().insert_applications(&[]).await.unwrap().is_empty());
+}
+
+/// `BeginScreening` of each case, decided at minute `minute`.
+fn begin_screening(records: &[ApplicationRecord], minute: i64) -> Vec<legion_domain::Transition> {
+    let policy = PolicySet::builtin().in_force(today()).unwrap().clone();
+    records
+        .iter()
+        .map(|r| decide(&r.status(), &Actor::System, &Command::BeginScreening, &policy, t(minute)).unwrap())
+        .collect()
+}
+
+fn begin_screening_writes<'a>(
+    records: &[ApplicationRecord],
+    transitions: &'a [legion_domain::Transition],
+    minute: i64,
+) -> Vec<(TransitionWrite<'a>, AuditEvent)> {
+    records
+        .iter()
+        .zip(transitions)
+        .map(|(r, tr)| {
+            let write = TransitionWrite {
+                id: r.id,
+                expected_version: r.version,
+                transition: tr,
+                actor: &Actor::System,
+                at: t(minute),
+                flags: None,
+            };
+            (write, audit("case.begin_screening", &format!("application:{}", r.id)))
+        })
+        .collect()
+}
+
+async fn a_batch_of_transitions_commits_together_and_fails_one_by_one(db: &Db) {
+    put_missions(db).await;
+    let apps = [
+        submit(db, "gb-london", 0, "p1").await,
+        submit(db, "pl-warsaw", 1, "p2").await,
+        submit(db, "gb-london", 2, "p3").await,
+    ];
+    let records: Vec<ApplicationRecord> = {
+        let mut v = Vec::new();
+        for a in &apps {
+            v.push(load(db, a.id).await);
+        }
+        v
+    };
+    // The second case moves on meanwhile: its write in the batch is stale.
+    act(db, apps[1].id, &Actor::System, &Command::BeginScreening, 3).await.unwrap();
+    let transitions = begin_screening(&records, 4);
+    let missing = ApplicationId(Uuid::new_v4());
+    let mut batch = begin_screening_writes(&records, &transitions, 4);
+    let gone = TransitionWrite { id: missing, ..batch[0].0.clone() };
+    batch.push((gone, audit("case.begin_screening", "application:missing")));
+    let audits = audit_count(db).await;
+
+    for locking in [legion_store::Locking::Wait, legion_store::Locking::SkipLocked] {
+        let results = db.store().apply_transitions(&batch, locking).await.unwrap();
+        match locking {
+            legion_store::Locking::Wait => assert!(
+                matches!(&results[..], [Ok(2), Err(StoreError::Conflict), Ok(2), Err(StoreError::NotFound)]),
+                "{results:?}"
+            ),
+            // Sent again, every write is stale now.
+            legion_store::Locking::SkipLocked => assert!(
+                matches!(
+                    &results[..],
+                    [
+                        Err(StoreError::Conflict),
+                        Err(StoreError::Conflict),
+                        Err(StoreError::Conflict),
+                        Err(StoreError::NotFound)
+                    ]
+                ),
+                "{results:?}"
+            ),
+        }
+    }
+    assert_eq!(audit_count(db).await, audits + 2);
+    for (a, minute) in [(&apps[0], 4), (&apps[1], 3), (&apps[2], 4)] {
+        let rec = load(db, a.id).await;
+        assert_eq!((rec.state, rec.version, rec.updated_at), (State::Screening, 2, t(minute)));
+        assert_eq!(db.store().history(a.id, &Scope::All).await.unwrap().len(), 2);
+    }
+    log_verifies(db).await;
+}
+
+/// On PostgreSQL several servers share the database: a claim skips a case another
+/// transaction holds, where a person's decision waits for it.
+#[tokio::test]
+async fn postgres_claims_skip_cases_another_server_holds() {
+    let db = Db::postgres().await;
+    put_missions(&db).await;
+    let held = submit(&db, "gb-london", 0, "p1").await;
+    let free = submit(&db, "gb-london", 1, "p2").await;
+    let records = [load(&db, held.id).await, load(&db, free.id).await];
+    let transitions = begin_screening(&records, 2);
+    let batch = begin_screening_writes(&records, &transitions, 2);
+
+    // Another server's transaction holds the first case.
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    other.execute("BEGIN").await.unwrap();
+    other
+        .execute(sqlx::AssertSqlSafe(format!("SELECT id FROM applications WHERE id = '{}' FOR UPDATE", held.id)))
+        .await
+        .unwrap();
+    let results = db.store().apply_transitions(&batch, legion_store::Locking::SkipLocked).await.unwrap();
+    assert!(matches!(&results[..], [Err(StoreError::Conflict), Ok(2)]), "{results:?}");
+    assert_eq!(load(&db, held.id).await.state, State::Submitted);
+    assert_eq!(load(&db, free.id).await.state, State::Screening);
+
+    // Released, the case is claimed by the next pass.
+    other.execute("ROLLBACK").await.unwrap();
+    let results = db.store().apply_transitions(&batch[..1], legion_store::Locking::SkipLocked).await.unwrap();
+    assert!(matches!(&results[..], [Ok(2)]), "{results:?}");
 }

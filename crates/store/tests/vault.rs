@@ -608,7 +608,7 @@ async fn shredding_a_mission_destroys_its_personal_data_only(db: &Db) {
             .await
             .unwrap();
         assert_eq!((page.items.len(), page.total), (0, 0));
-        assert!(!store.pending_screening(100).await.unwrap().contains(&p2.id));
+        assert!(!store.pending_screening(100, t(0)).await.unwrap().contains(&p2.id));
         assert!(store.passport_matches(&p2.passport_index, g.id).await.unwrap().is_empty());
         assert_eq!(snapshot(store, &[g.id]).await, g_before, "other missions are unaffected");
     }
@@ -633,7 +633,7 @@ async fn shredding_a_mission_destroys_its_personal_data_only(db: &Db) {
         .await
         .unwrap();
     assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), [later.id]);
-    assert_eq!(s.pending_screening(100).await.unwrap().iter().filter(|id| **id == later.id).count(), 1);
+    assert_eq!(s.pending_screening(100, t(0)).await.unwrap().iter().filter(|id| **id == later.id).count(), 1);
     assert_eq!(fresh.case(later.id, &Scope::All).await.unwrap().unwrap().details, person(3));
     let pl_keys: Vec<_> = s
         .data_keys()

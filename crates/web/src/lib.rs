@@ -5,6 +5,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod documents;
 pub mod error;
+pub mod intake;
 pub mod openapi;
 pub mod routes;
 pub mod service;
@@ -87,6 +88,8 @@ pub struct WebConfig {
     /// Most uploads this server reads at once (each may hold `max_document_bytes` in memory);
     /// more are refused with 503 and `Retry-After`.
     pub max_concurrent_uploads: usize,
+    /// Submissions stored per transaction at most (group commit; see [`intake`]).
+    pub max_batch: usize,
 }
 
 impl Default for WebConfig {
@@ -101,6 +104,7 @@ impl Default for WebConfig {
             max_document_bytes: 10 * 1024 * 1024,
             max_documents_per_case: 20,
             max_concurrent_uploads: 8,
+            max_batch: 512,
         }
     }
 }
@@ -133,6 +137,8 @@ pub struct Inner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// One permit per upload being read and stored (see [`AppState::upload_permit`]).
     pub uploads: Arc<Semaphore>,
+    /// The group-commit writer of submissions.
+    pub intake: intake::Intake,
 }
 
 impl std::ops::Deref for AppState {
@@ -154,6 +160,7 @@ impl AppState {
         config: WebConfig,
     ) -> Self {
         let uploads = Arc::new(Semaphore::new(config.max_concurrent_uploads));
+        let intake = intake::Intake::new(config.max_batch);
         Self(Arc::new(Inner {
             store,
             documents,
@@ -166,6 +173,7 @@ impl AppState {
             audit_check: tokio::sync::Mutex::new(None),
             metrics: ops::metrics_handle(),
             uploads,
+            intake,
         }))
     }
 

@@ -1,15 +1,17 @@
 //! Use cases shared by the JSON API and the HTML pages: submit, read, act on a case,
 //! screen. Handlers stay thin: extract, call one of these, map the result.
 
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use legion_domain::lifecycle::decide;
+use legion_domain::lifecycle::{State, Transition};
 use legion_domain::screening::{Flag, duplicate_flag, policy_flags};
 use legion_domain::{
     Actor, ApplicantDetails, ApplicationId, Command, CountryCode, FieldErrors, MissionId, PassportNumber, Reference,
     route,
 };
 use legion_store::{
-    ApplicationRecord, AuditEvent, HistoryEntry, IdempotencyKey, IdempotentSubmission, NewApplication, Scope,
+    ApplicationRecord, AuditEvent, HistoryEntry, IdempotencyKey, IdempotentSubmission, Locking, NewApplication, Scope,
     StoreError, TransitionWrite,
 };
 use serde_json::Value;
@@ -186,7 +188,7 @@ pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str
             object: format!("application:{id}"),
             outcome: "ok".into(),
         };
-        match state.store.insert_application(&app, &audit).await {
+        match state.intake.insert(&state.store, app, audit).await {
             Ok(()) => {
                 metrics::counter!("legion_applications_submitted_total").increment(1);
                 state.screening_wakeup.notify_one();
@@ -278,30 +280,60 @@ pub async fn staff_command(
     execute(state, &Actor::Staff(staff.actor.clone()), record, command).await
 }
 
-/// Decides and stores one command with its audit event; returns the case as it now is.
-async fn execute(
+/// A decided command, ready to store: the transition, the flags it sets, its audit event.
+struct Decided {
+    record: ApplicationRecord,
+    transition: Transition,
+    flags: Option<Vec<Flag>>,
+    audit: AuditEvent,
+    at: DateTime<Utc>,
+}
+
+impl Decided {
+    fn write<'a>(&'a self, actor: &'a Actor) -> TransitionWrite<'a> {
+        TransitionWrite {
+            id: self.record.id,
+            expected_version: self.record.version,
+            transition: &self.transition,
+            actor,
+            at: self.at,
+            flags: self.flags.as_deref(),
+        }
+    }
+
+    /// The case as it is once the transition is stored with `version`.
+    fn stored(self, version: i64) -> ApplicationRecord {
+        let mut updated = self.record;
+        let transition = self.transition;
+        updated.state = transition.to;
+        updated.version = version;
+        updated.updated_at = self.at;
+        updated.policy_version = transition.policy_version;
+        updated.recommended_by = transition.recommendation.map(|r| r.0);
+        updated.recommendation = transition.recommendation.map(|r| r.1);
+        if let Some(f) = self.flags {
+            updated.flags = f;
+        }
+        updated
+    }
+}
+
+/// Decides a command on a case under the policy in force now.
+fn decide_command(
     state: &AppState,
     actor: &Actor,
     record: ApplicationRecord,
     command: Command,
-) -> Result<ApplicationRecord, AppError> {
+) -> Result<Decided, AppError> {
     let now = state.clock.now();
     let policy = state
         .policies
         .in_force(now.date_naive())
         .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
     let transition = decide(&record.status(), actor, &command, policy, now)?;
-    let flags = match &command {
-        Command::CompleteScreening { flags } => Some(flags.as_slice()),
+    let flags = match command {
+        Command::CompleteScreening { flags } => Some(flags),
         _ => None,
-    };
-    let write = TransitionWrite {
-        id: record.id,
-        expected_version: record.version,
-        transition: &transition,
-        actor,
-        at: now,
-        flags,
     };
     let audit = AuditEvent {
         at: now,
@@ -312,52 +344,99 @@ async fn execute(
         object: format!("application:{}", record.id),
         outcome: "ok".into(),
     };
-    let version = state.store.apply_transition(&write, &audit).await?;
-    metrics::counter!("legion_transitions_total", "command" => transition.command).increment(1);
-    let mut updated = record;
-    updated.state = transition.to;
-    updated.version = version;
-    updated.updated_at = now;
-    updated.policy_version.clone_from(&transition.policy_version);
-    updated.recommended_by = transition.recommendation.map(|r| r.0);
-    updated.recommendation = transition.recommendation.map(|r| r.1);
-    if let Some(f) = flags {
-        updated.flags = f.to_vec();
-    }
-    Ok(updated)
+    Ok(Decided { record, transition, flags, audit, at: now })
 }
 
-/// Screens every case waiting in `submitted`: policy gates and exact passport duplicates.
-/// A case another worker already moved is skipped. Returns how many were screened.
+/// Decides and stores one command with its audit event; returns the case as it now is.
+async fn execute(
+    state: &AppState,
+    actor: &Actor,
+    record: ApplicationRecord,
+    command: Command,
+) -> Result<ApplicationRecord, AppError> {
+    let decided = decide_command(state, actor, record, command)?;
+    let version = state.store.apply_transition(&decided.write(actor), &decided.audit).await?;
+    metrics::counter!("legion_transitions_total", "command" => decided.transition.command).increment(1);
+    Ok(decided.stored(version))
+}
+
+/// Stores decided transitions of the system's background work in one transaction, skipping
+/// cases another server holds; returns the cases it changed, as they now are.
+async fn execute_claimed(state: &AppState, decided: Vec<Decided>) -> Result<Vec<ApplicationRecord>, AppError> {
+    if decided.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch: Vec<_> = decided.iter().map(|d| (d.write(&Actor::System), d.audit.clone())).collect();
+    let outcomes = state.store.apply_transitions(&batch, Locking::SkipLocked).await?;
+    drop(batch);
+    let mut stored = Vec::with_capacity(decided.len());
+    for (d, outcome) in decided.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(version) => {
+                metrics::counter!("legion_transitions_total", "command" => d.transition.command).increment(1);
+                stored.push(d.stored(version));
+            }
+            // Taken by another worker, gone, or shredded between the listing and now.
+            Err(StoreError::Conflict | StoreError::NotFound | StoreError::Shredded) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(stored)
+}
+
+/// Cases screened per transaction.
+const SCREENING_BATCH: u32 = 200;
+
+/// How long a case may stay in `screening` before another screener takes it over: its
+/// screener stopped half-way (the server was killed between claiming and completing).
+const SCREENING_STALLED: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Screens every case waiting: policy gates and exact passport duplicates. Cases are claimed
+/// in batches (moved to `screening` in one transaction, skipping any another server holds),
+/// screened, and completed in a second transaction. Returns how many were screened.
 pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
     let mut done = 0;
     loop {
-        let ids = state.store.pending_screening(100).await?;
+        let stalled_before = state.clock.now() - SCREENING_STALLED;
+        let ids = state.store.pending_screening(SCREENING_BATCH, stalled_before).await?;
         if ids.is_empty() {
             return Ok(done);
         }
-        let mut progressed = false;
-        for id in ids {
-            match screen_one(state, id).await {
-                Ok(()) => {
-                    done += 1;
-                    progressed = true;
-                }
-                // Taken by another worker, gone, or shredded between the listing and now: the
-                // rest of the batch still gets screened.
-                Err(AppError::Conflict(_) | AppError::NotFound | AppError::Gone) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if !progressed {
+        let screened = screen_batch(state, &ids).await?;
+        if screened == 0 {
             return Ok(done);
         }
+        done += screened;
     }
 }
 
-async fn screen_one(state: &AppState, id: ApplicationId) -> Result<(), AppError> {
-    let record = state.store.case(id, &Scope::All).await?.ok_or(AppError::NotFound)?;
-    let record = execute(state, &Actor::System, record, Command::BeginScreening).await?;
+async fn screen_batch(state: &AppState, ids: &[ApplicationId]) -> Result<usize, AppError> {
+    let mut begin = Vec::new();
+    let mut claimed = Vec::new();
+    for &id in ids {
+        let record = match state.store.case(id, &Scope::All).await {
+            Ok(Some(record)) => record,
+            Ok(None) | Err(StoreError::Shredded) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match record.state {
+            State::Submitted => begin.push(decide_command(state, &Actor::System, record, Command::BeginScreening)?),
+            // Stalled half-way: completed by whoever gets it first.
+            State::Screening => claimed.push(record),
+            _ => {}
+        }
+    }
+    claimed.extend(execute_claimed(state, begin).await?);
+    let mut complete = Vec::with_capacity(claimed.len());
+    for record in claimed {
+        let flags = screening_flags(state, &record).await?;
+        complete.push(decide_command(state, &Actor::System, record, Command::CompleteScreening { flags })?);
+    }
+    Ok(execute_claimed(state, complete).await?.len())
+}
+
+/// What screening finds about a case: policy gates and exact passport duplicates.
+async fn screening_flags(state: &AppState, record: &ApplicationRecord) -> Result<Vec<Flag>, AppError> {
     let submitted_on = record.submitted_at.date_naive();
     let policy = state
         .policies
@@ -365,11 +444,10 @@ async fn screen_one(state: &AppState, id: ApplicationId) -> Result<(), AppError>
         .or_else(|| state.policies.in_force(submitted_on))
         .ok_or_else(|| AppError::Internal(format!("unknown policy version {}", record.policy_version)))?;
     let mut flags: Vec<Flag> = policy_flags(&record.details, policy, submitted_on);
-    for m in state.store.passport_matches(&passport_index(state, &record.details), id).await? {
+    for m in state.store.passport_matches(&passport_index(state, &record.details), record.id).await? {
         flags.push(duplicate_flag(m.reference.as_str(), m.mission.as_str()));
     }
-    execute(state, &Actor::System, record, Command::CompleteScreening { flags }).await?;
-    Ok(())
+    Ok(flags)
 }
 
 /// Runs the screening worker until the process ends: woken by each submission, and

@@ -25,6 +25,7 @@ on_both_backends!(
     applicant_answers_and_withdraws,
     staff_find_cases_by_email_or_passport_within_their_scope,
     a_submission_sent_again_with_its_idempotency_key_answers_as_the_first,
+    many_submissions_at_once_are_each_stored_answered_and_screened,
     the_application_form_files_one_application_however_often_it_is_sent,
 );
 
@@ -580,6 +581,48 @@ async fn a_submission_sent_again_with_its_idempotency_key_answers_as_the_first(b
         .count();
     assert_eq!(submits, 2);
     assert!(audit_count(&app).await > events_after_first, "the second application was audited");
+}
+
+async fn many_submissions_at_once_are_each_stored_answered_and_screened(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let url = format!("{}/api/v1/applications", app.base);
+    // A duplicate passport among them (0 and 46): screening in batches still finds it.
+    let sends: Vec<_> = (0..48)
+        .map(|i| {
+            let url = url.clone();
+            let passport = if i == 46 { "GB6000000".to_owned() } else { format!("GB6{i:06}") };
+            tokio::spawn(async move {
+                let r = TestApp::client()
+                    .post(url)
+                    .header("Idempotency-Key", format!("many-at-once-{i:04}-0123456789"))
+                    .json(&application(if i % 2 == 0 { "GB" } else { "PL" }, &passport))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for s in sends {
+        answers.push(s.await.unwrap());
+    }
+    assert!(answers.iter().all(|(st, _)| *st == 201), "{answers:?}");
+    let ids: std::collections::BTreeSet<_> =
+        answers.iter().map(|(_, a)| a["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 48);
+    assert_eq!(case_count(&app).await, 48);
+    let mut states = Vec::new();
+    for (_, a) in &answers {
+        let id = a["id"].as_str().unwrap();
+        app.screened(id, a["access_code"].as_str().unwrap()).await;
+        let case = app.state.store.case(legion_domain::ApplicationId::parse(id).unwrap(), &legion_store::Scope::All);
+        states.push(case.await.unwrap().unwrap().state.as_str());
+    }
+    let (duplicates, others): (Vec<_>, Vec<_>) = states.iter().enumerate().partition(|(i, _)| *i == 0 || *i == 46);
+    assert!(others.iter().all(|(_, s)| **s == "mission_review"), "{states:?}");
+    // The later of the two is held, whichever batch it was screened in (both, when screened together).
+    assert!(duplicates.iter().any(|(_, s)| **s == "vetting_hold"), "{states:?}");
 }
 
 async fn the_application_form_files_one_application_however_often_it_is_sent(backend: Backend) {
