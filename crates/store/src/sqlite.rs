@@ -66,6 +66,7 @@ impl SqliteStore {
 
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options.clone())
             .await
             .map_err(|e| open_error(&path, e))?;
@@ -78,6 +79,7 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(READERS)
+                .after_release(|conn, _| Box::pin(release_if_clean(conn)))
                 .connect_with(options.pragma("query_only", "ON"))
                 .await
                 .map_err(|e| open_error(&path, e))?
@@ -127,6 +129,25 @@ async fn create_parent(path: &Path) -> Result<()> {
             .map_err(|e| StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))),
         _ => Ok(()),
     }
+}
+
+/// Whether a connection handed back to its pool may be used again: only if it is outside any
+/// transaction. On `SQLITE_FULL` or `SQLITE_IOERR` `SQLite` may roll a transaction back by
+/// itself; sqlx's own `ROLLBACK` then fails ("no transaction is active") and sqlx goes on
+/// counting the transaction as open, so every later `BEGIN` on that connection would fail
+/// until the process restarted. Such a connection is closed, and the pool opens a fresh one.
+async fn release_if_clean(conn: &mut sqlx::SqliteConnection) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if conn.is_in_transaction() {
+        // A dropped transaction's ROLLBACK is queued on the connection's worker thread; a
+        // ping queued behind it answers once that has run.
+        conn.ping().await?;
+    }
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a SQLite connection left inside a failed transaction");
+    }
+    Ok(clean)
 }
 
 fn primary_code(e: &sqlx::Error) -> Option<i32> {

@@ -43,6 +43,10 @@ pub enum AppError {
     /// The service cannot take the request now.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot take the request now: its disk is full, it is read-only, or the
+    /// connection is lost. Clients are told so, to wait rather than to report a bug.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// A bug or an unexpected failure; details only in the log.
     #[error("internal: {0}")]
     Internal(String),
@@ -62,7 +66,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Gone => StatusCode::GONE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +85,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Gone => "gone",
             AppError::Unavailable(_) => "unavailable",
+            AppError::StorageUnavailable(_) => "storage_unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -96,6 +101,10 @@ impl AppError {
             AppError::PayloadTooLarge => "The request body is too large.".into(),
             AppError::Gone => "The personal data of this record was destroyed under the retention rules.".into(),
             AppError::Unavailable(_) => "The service cannot take this request right now; try again shortly.".into(),
+            AppError::StorageUnavailable(_) => {
+                "Storage is full or unavailable right now, so this request could not be completed; try again later."
+                    .into()
+            }
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
         }
     }
@@ -104,6 +113,7 @@ impl AppError {
         match self {
             AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             AppError::Unavailable(detail) => tracing::warn!(error = %detail, "unavailable"),
+            AppError::StorageUnavailable(detail) => tracing::warn!(error = %detail, "storage unavailable"),
             _ => {}
         }
     }
@@ -117,7 +127,7 @@ impl IntoResponse for AppError {
             body["fields"] = serde_json::to_value(fields).unwrap_or_default();
         }
         let mut resp = (self.status(), axum::Json(body)).into_response();
-        if matches!(self, AppError::Unavailable(_)) {
+        if matches!(self, AppError::Unavailable(_) | AppError::StorageUnavailable(_)) {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
         }
         if matches!(self, AppError::TooManyRequests(_)) {
@@ -135,7 +145,7 @@ impl From<StoreError> for AppError {
                 AppError::Conflict("The case was changed by someone else; reload it and try again.".into())
             }
             StoreError::Duplicate(what) => AppError::Conflict(format!("That {what} already exists.")),
-            StoreError::Unavailable(m) => AppError::Unavailable(m),
+            StoreError::Unavailable(m) => AppError::StorageUnavailable(m),
             StoreError::Shredded => AppError::Gone,
             StoreError::Config(m) | StoreError::Internal(m) => AppError::Internal(m),
         }

@@ -496,7 +496,9 @@ async fn applicant_act(
     let (status, outcome) = match result {
         Ok(()) => (StatusCode::OK, Outcome { notice: Some(notice), ..Outcome::default() }),
         Err(AppError::NotFound) => return lookup_response(ctx, StatusCode::NOT_FOUND, &reference, true),
-        Err(e @ (AppError::Internal(_) | AppError::Unavailable(_))) => return error_page(ctx, None, &e),
+        Err(e @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageUnavailable(_))) => {
+            return error_page(ctx, None, &e);
+        }
         Err(e) => {
             let errors = match &e {
                 AppError::Validation(f) => f.clone(),
@@ -638,7 +640,9 @@ pub(crate) async fn status_upload(
     let mut errors = FieldErrors::new();
     let (status, error) = match result {
         Ok(()) => (StatusCode::OK, None),
-        Err(e @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::Gone)) => {
+        Err(
+            e @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageUnavailable(_) | AppError::Gone),
+        ) => {
             return error_page(&ctx, None, &e);
         }
         Err(AppError::Validation(f)) => {

@@ -243,7 +243,9 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
     let (title, text) = match err {
         AppError::NotFound => ("error.not_found.title", lang.t("error.not_found.text").to_owned()),
         AppError::Forbidden(_) => ("error.forbidden.title", error_text(lang, err)),
-        AppError::Unavailable(_) => ("error.unavailable.title", lang.t("error.unavailable.text").to_owned()),
+        AppError::Unavailable(_) | AppError::StorageUnavailable(_) => {
+            ("error.unavailable.title", lang.t("error.unavailable.text").to_owned())
+        }
         AppError::TooManyRequests(_) => ("error.throttled.title", error_text(lang, err)),
         AppError::Gone => ("error.gone.title", lang.t("error.gone.text").to_owned()),
         AppError::Internal(_)
@@ -254,14 +256,14 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
             ("error.internal.title", error_text(lang, err))
         }
     };
-    if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
+    if matches!(err, AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageUnavailable(_)) {
         tracing::warn!(error = %err, "page failed");
     }
     let (link_href, link_text) =
         if staff.is_some() { ("/staff", lang.t("error.staff_home")) } else { ("/", lang.t("error.home")) };
     let page = ErrorPage { ui: ctx.ui(lang.t(title), staff), text, link_href, link_text };
     let mut resp = render(ctx, err.status(), &page);
-    if matches!(err, AppError::Unavailable(_)) {
+    if matches!(err, AppError::Unavailable(_) | AppError::StorageUnavailable(_)) {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     resp
@@ -282,7 +284,7 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::Conflict(_) => "err.conflict",
         AppError::BadRequest(_) | AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => "err.bad_request",
         AppError::TooManyRequests(_) => "err.throttled",
-        AppError::Unavailable(_) => "error.unavailable.text",
+        AppError::Unavailable(_) | AppError::StorageUnavailable(_) => "error.unavailable.text",
         AppError::Gone => "error.gone.text",
         AppError::Unauthenticated | AppError::Internal(_) => "error.internal.text",
     };

@@ -993,7 +993,7 @@ pub(crate) async fn run_action(
 
 /// Failures shown as a page of their own; the rest are shown on the case page beside the form.
 pub(crate) fn is_page_error(e: &AppError) -> bool {
-    matches!(e, AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(_))
+    matches!(e, AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageUnavailable(_))
 }
 
 /// What a failed action leaves to show.
