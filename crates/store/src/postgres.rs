@@ -156,6 +156,9 @@ const SELECT_APPLICATION_TO_CLAIM: &str = "SELECT id, reference, mission_id, sta
      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
      FROM applications WHERE id = $1 FOR UPDATE SKIP LOCKED";
 
+/// Taken before the audit log's last event is read, so that appends stay in order.
+const LOCK_AUDIT: Option<&str> = Some("LOCK TABLE audit_events IN EXCLUSIVE MODE");
+
 /// The dialect the common methods run in.
 type Db = sqlx::Postgres;
 

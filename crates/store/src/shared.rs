@@ -115,6 +115,26 @@ pub(crate) const INSERT_APPLICATION: &str = "INSERT INTO applications \
       submitted_at, updated_at, policy_version, recommended_by, recommendation, flags, email_index) \
      VALUES ($1, $2, $3, 'submitted', 1, $4, $5, $6, $7, $7, $8, NULL, NULL, $9, $10)";
 
+/// The start of a multi-row `INSERT_APPLICATION` (values follow, in this order).
+pub(crate) const INSERT_APPLICATIONS: &str = "INSERT INTO applications \
+     (id, reference, mission_id, state, version, access_hash, passport_index, details, \
+      submitted_at, updated_at, policy_version, flags, email_index) ";
+
+/// The start of a multi-row `INSERT_FIRST_HISTORY`.
+pub(crate) const INSERT_FIRST_HISTORIES: &str = "INSERT INTO application_history \
+     (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) ";
+
+/// The start of a multi-row `INSERT_IDEMPOTENCY_KEY`.
+pub(crate) const INSERT_IDEMPOTENCY_KEYS: &str =
+    "INSERT INTO idempotency_keys (key_hash, request_hash, application_id, created_at) ";
+
+/// The start of a multi-row `INSERT_AUDIT`.
+pub(crate) const INSERT_AUDITS: &str = "INSERT INTO audit_events \
+     (seq, at, actor, role, mission, action, object, outcome, before_hash, after_hash, chain) ";
+
+/// Rows per multi-row statement: well within `SQLite`'s and `PostgreSQL`'s bound-parameter limits.
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
+
 pub(crate) const INSERT_FIRST_HISTORY: &str = "INSERT INTO application_history \
      (application_id, seq, at, actor, actor_role, command, from_state, to_state, details, policy_version) \
      VALUES ($1, 1, $2, 'applicant', 'applicant', 'submit', 'submitted', 'submitted', $4, $3)";
@@ -566,6 +586,26 @@ pub(crate) struct ApplicationRow {
 }
 
 impl ApplicationRow {
+    /// The row `INSERT_APPLICATION` (or `insert_many`) writes for a new submission, with its
+    /// sealed details and flags: what reading it back would give.
+    pub(crate) fn submitted(id: &str, app: &crate::NewApplication, details: &str, flags: &str) -> Self {
+        let at = millis(app.submitted_at);
+        Self {
+            id: id.to_owned(),
+            reference: app.reference.as_str().to_owned(),
+            mission_id: app.mission.as_str().to_owned(),
+            state: "submitted".to_owned(),
+            version: 1,
+            details: details.to_owned(),
+            submitted_at: at,
+            updated_at: at,
+            policy_version: app.policy_version.clone(),
+            recommended_by: None,
+            recommendation: None,
+            flags: flags.to_owned(),
+        }
+    }
+
     /// The row's hash for the audit log: every column as stored, ciphertext and all.
     pub(crate) fn hash(&self) -> String {
         crate::crypto::row_hash(&[
@@ -937,6 +977,129 @@ macro_rules! impl_store {
                 sqlx::query_as(sql::SELECT_APPLICATION_BY_ID).bind(id).fetch_one(&mut **tx).await.map_err(store_error)
             }
 
+            /// Every submission of `batch` whose mission has a ring, in a few multi-row
+            /// statements, with their audit events chained in order. Fails as a whole on a taken
+            /// reference or idempotency key. Submissions to unknown missions are `NotFound`.
+            async fn insert_many(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                rings: &std::collections::BTreeMap<String, Arc<Ring>>,
+                batch: &[(NewApplication, AuditEvent)],
+            ) -> Result<Vec<Result<()>>> {
+                struct Sealed<'a> {
+                    id: String,
+                    app: &'a NewApplication,
+                    audit: &'a AuditEvent,
+                    details: String,
+                    flags: String,
+                    first: String,
+                }
+                let mut results = Vec::with_capacity(batch.len());
+                let mut sealed = Vec::with_capacity(batch.len());
+                for (app, audit) in batch {
+                    let Some(ring) = rings.get(app.mission.as_str()) else {
+                        results.push(Err(StoreError::NotFound));
+                        continue;
+                    };
+                    results.push(Ok(()));
+                    let id = app.id.to_string();
+                    sealed.push(Sealed {
+                        details: crypto::seal_details(ring, &id, &app.details)?,
+                        flags: crypto::seal_json(ring, crypto::FLAGS, &id, &[] as &[Flag])?,
+                        first: crypto::seal_json(
+                            ring,
+                            crypto::HISTORY_DETAILS,
+                            &format!("{id}/1"),
+                            &serde_json::Value::Object(serde_json::Map::new()),
+                        )?,
+                        id,
+                        app,
+                        audit,
+                    });
+                }
+                for chunk in sealed.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_APPLICATIONS);
+                    q.push_values(chunk, |mut row, s| {
+                        let at = sql::millis(s.app.submitted_at);
+                        row.push_bind(s.id.clone())
+                            .push_bind(s.app.reference.as_str().to_owned())
+                            .push_bind(s.app.mission.as_str().to_owned())
+                            .push_bind("submitted")
+                            .push_bind(1_i64)
+                            .push_bind(s.app.access_hash.clone())
+                            .push_bind(s.app.passport_index.clone())
+                            .push_bind(s.details.clone())
+                            .push_bind(at)
+                            .push_bind(at)
+                            .push_bind(s.app.policy_version.clone())
+                            .push_bind(s.flags.clone())
+                            .push_bind(s.app.email_index.clone());
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_FIRST_HISTORIES);
+                    q.push_values(chunk, |mut row, s| {
+                        row.push_bind(s.id.clone())
+                            .push_bind(1_i64)
+                            .push_bind(sql::millis(s.app.submitted_at))
+                            .push_bind("applicant")
+                            .push_bind("applicant")
+                            .push_bind("submit")
+                            .push_bind("submitted")
+                            .push_bind("submitted")
+                            .push_bind(s.first.clone())
+                            .push_bind(s.app.policy_version.clone());
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                    let keyed: Vec<_> = chunk.iter().filter_map(|s| s.app.idempotency.as_ref().map(|k| (s, k))).collect();
+                    if !keyed.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_IDEMPOTENCY_KEYS);
+                        q.push_values(keyed, |mut row, (s, k)| {
+                            row.push_bind(k.key_hash.clone())
+                                .push_bind(k.request_hash.clone())
+                                .push_bind(s.id.clone())
+                                .push_bind(sql::millis(s.app.submitted_at));
+                        });
+                        q.build().execute(&mut **tx).await.map_err(store_error)?;
+                    }
+                }
+                if let Some(lock) = LOCK_AUDIT {
+                    sqlx::query(lock).execute(&mut **tx).await.map_err(store_error)?;
+                }
+                let mut last: Option<(i64, Option<String>)> =
+                    sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
+                let mut events = Vec::with_capacity(sealed.len());
+                for s in &sealed {
+                    let after = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
+                    let next = crate::audit_log::next_event(last.take(), s.audit, None, Some(&after))?;
+                    last = Some((next.seq, Some(next.chain.clone())));
+                    events.push((s.audit, after, next));
+                }
+                for chunk in events.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_AUDITS);
+                    q.push_values(chunk, |mut row, (e, after, next)| {
+                        row.push_bind(next.seq)
+                            .push_bind(sql::millis(e.at))
+                            .push_bind(e.actor.clone())
+                            .push_bind(e.role.clone())
+                            .push_bind(e.mission.clone())
+                            .push_bind(e.action.clone())
+                            .push_bind(e.object.clone())
+                            .push_bind(e.outcome.clone())
+                            .push_bind(None::<String>)
+                            .push_bind(after.clone())
+                            .push_bind(next.chain.clone());
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                }
+                // Development builds check that the audited hash is the row as stored.
+                #[cfg(debug_assertions)]
+                if let Some(s) = sealed.first() {
+                    let stored = row_now(tx, &s.id).await?.hash();
+                    let written = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
+                    assert_eq!(stored, written, "the audited row hash must be the stored row's");
+                }
+                Ok(results)
+            }
+
             /// One submission's rows (application, first history entry, idempotency key) and its
             /// audit event, written in `tx` under `ring`'s current key.
             async fn insert_one(
@@ -1059,6 +1222,39 @@ macro_rules! impl_store {
 
             /// Personal data goes in and out through these; no other method sees a key.
             impl $store {
+                /// A write transaction in which every ring of `rings` is still live: a ring
+                /// destroyed since it was cached (shredded or retired by another process) is
+                /// reloaded (a new data key is created at `at` if none is left) and checked again.
+                async fn begin_sealing(
+                    &self,
+                    rings: &mut std::collections::BTreeMap<String, Arc<Ring>>,
+                    at: DateTime<Utc>,
+                ) -> Result<sqlx::Transaction<'static, Db>> {
+                    let mut tx = self.begin().await?;
+                    let mut stale = Vec::new();
+                    for (mission, ring) in rings.iter() {
+                        if !key_is_live(&mut tx, mission, ring).await? {
+                            stale.push(mission.clone());
+                        }
+                    }
+                    if stale.is_empty() {
+                        return Ok(tx);
+                    }
+                    tx.rollback().await.map_err(store_error)?;
+                    for mission in stale {
+                        self.vault.forget(&mission);
+                        let ring = self.ring_for_write(&mission, at).await?;
+                        rings.insert(mission, ring);
+                    }
+                    let mut tx = self.begin().await?;
+                    for (mission, ring) in rings.iter() {
+                        if !key_is_live(&mut tx, mission, ring).await? {
+                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                        }
+                    }
+                    Ok(tx)
+                }
+
                 /// The mission's keys as stored now; `None` when it has no live key.
                 async fn reload_ring(&self, mission: &str) -> Result<Option<Arc<Ring>>> {
                     let rows: Vec<crypto::DataKeyRow> = sqlx::query_as(sql::SELECT_DATA_KEYS_OF)
@@ -1459,17 +1655,15 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_applications(&self, batch: &[(NewApplication, AuditEvent)]) -> Result<Vec<Result<()>>> {
-                    if batch.is_empty() {
-                        return Ok(Vec::new());
-                    }
+                    let Some((first, _)) = batch.first() else { return Ok(Vec::new()) };
                     // The keys are fetched before the transaction (see `ring`).
-                    let mut rings: std::collections::BTreeMap<&str, Arc<Ring>> = std::collections::BTreeMap::new();
+                    let mut rings: std::collections::BTreeMap<String, Arc<Ring>> = std::collections::BTreeMap::new();
                     for (app, _) in batch {
                         let mission = app.mission.as_str();
                         if !rings.contains_key(mission) {
                             match self.ring_for_write(mission, app.submitted_at).await {
                                 Ok(ring) => {
-                                    rings.insert(mission, ring);
+                                    rings.insert(mission.to_owned(), ring);
                                 }
                                 // No such mission: those submissions fail on their own below.
                                 Err(StoreError::NotFound) => {}
@@ -1477,28 +1671,23 @@ macro_rules! impl_store {
                             }
                         }
                     }
-                    let mut tx = self.begin().await?;
-                    let mut stale = Vec::new();
-                    for (mission, ring) in &rings {
-                        if !key_is_live(&mut tx, mission, ring).await? {
-                            stale.push(*mission);
-                        }
-                    }
-                    if !stale.is_empty() {
-                        // Destroyed since it was cached (shredded or retired by another process).
-                        tx.rollback().await.map_err(store_error)?;
-                        for mission in stale {
-                            self.vault.forget(mission);
-                            let at = batch.iter().find(|(a, _)| a.mission.as_str() == mission).map_or(batch[0].0.submitted_at, |(a, _)| a.submitted_at);
-                            rings.insert(mission, self.ring_for_write(mission, at).await?);
-                        }
-                        tx = self.begin().await?;
-                        for (mission, ring) in &rings {
-                            if !key_is_live(&mut tx, mission, ring).await? {
-                                return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
+                    // The whole batch in a few multi-row statements. A taken reference or
+                    // idempotency key (rare) fails the statement; the batch is then written
+                    // one submission at a time.
+                    if batch.len() > 1 {
+                        let mut tx = self.begin_sealing(&mut rings, first.submitted_at).await?;
+                        match insert_many(&mut tx, &rings, batch).await {
+                            Ok(results) => {
+                                tx.commit().await.map_err(store_error)?;
+                                return Ok(results);
                             }
+                            Err(StoreError::Duplicate(_) | StoreError::NotFound) => {
+                                tx.rollback().await.map_err(store_error)?;
+                            }
+                            Err(e) => return Err(e),
                         }
                     }
+                    let mut tx = self.begin_sealing(&mut rings, first.submitted_at).await?;
                     let mut results = Vec::with_capacity(batch.len());
                     for (app, audit) in batch {
                         let Some(ring) = rings.get(app.mission.as_str()) else {

@@ -226,6 +226,9 @@ const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, st
 /// The same, for a claim: the single writer holds it too, so nothing is ever skipped.
 const SELECT_APPLICATION_TO_CLAIM: &str = SELECT_APPLICATION_TO_UPDATE;
 
+/// Taken before the audit log's last event is read, so that appends stay in order (the single writer does that).
+const LOCK_AUDIT: Option<&str> = None;
+
 /// The dialect the common methods run in.
 type Db = sqlx::Sqlite;
 

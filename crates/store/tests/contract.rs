@@ -774,6 +774,23 @@ async fn a_batch_of_submissions_commits_together_and_fails_one_by_one(db: &Db) {
         .map(|e| e.event.object.clone())
         .collect();
     assert_eq!(submits, [a.id, keyed.id, b.id].map(|id| format!("application:{id}")));
+
+    // A batch with nothing taken is written in a few multi-row statements: the same rows.
+    let key = legion_store::IdempotencyKey { key_hash: "kh-clean".into(), request_hash: "rh".into() };
+    let clean = vec![
+        new_app("pl-warsaw", 4, "p7"),
+        NewApplication { idempotency: Some(key), ..new_app("gb-london", 4, "p8") },
+        new_app("xx-nowhere", 4, "p9"),
+        new_app("gb-london", 5, "p10"),
+    ];
+    let results = db.store().insert_applications(&submissions(clean.clone())).await.unwrap();
+    assert!(matches!(&results[..], [Ok(()), Ok(()), Err(StoreError::NotFound), Ok(())]), "{results:?}");
+    for (i, stored) in clean.iter().enumerate().filter(|(i, _)| *i != 2) {
+        let rec = load(db, stored.id).await;
+        assert_eq!((rec.details.clone(), rec.state, rec.version), (stored.details.clone(), State::Submitted, 1), "{i}");
+        assert_eq!(db.store().history(stored.id, &Scope::All).await.unwrap().len(), 1);
+    }
+    assert_eq!(db.store().idempotent_submission("kh-clean").await.unwrap().unwrap().id, clean[1].id);
     log_verifies(db).await;
     assert!(db.store().insert_applications(&[]).await.unwrap().is_empty());
 }
