@@ -36,6 +36,56 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
     },
+    /// Submissions per second over HTTP to a `legion serve` process from many clients, beside
+    /// the database's single-row commit rate.
+    Intake {
+        /// Which databases.
+        #[arg(long, value_enum, default_value = "both")]
+        db: crate::bench_load::Backends,
+        /// PostgreSQL server for the PostgreSQL run; a throwaway database is created on it.
+        #[arg(long, env = "LEGION_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
+        pg_url: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds of measured load (after 2 s of warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Latency of the staff queue and case pages with a million applications in the database.
+    Queue {
+        /// Which databases.
+        #[arg(long, value_enum, default_value = "both")]
+        db: crate::bench_load::Backends,
+        /// PostgreSQL server for the PostgreSQL run; a throwaway database is created on it.
+        #[arg(long, env = "LEGION_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
+        pg_url: String,
+        /// Applications in the database.
+        #[arg(long, default_value_t = 1_000_000)]
+        applications: u64,
+        /// Measured requests per page.
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
+    /// The March 2022 surge replayed faster than real time through the whole pipeline: the
+    /// delay from submission to screened, per mission.
+    Surge {
+        /// Which databases.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        db: crate::bench_load::Backends,
+        /// PostgreSQL server for the PostgreSQL run; a throwaway database is created on it.
+        #[arg(long, env = "LEGION_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
+        pg_url: String,
+        /// Applications over the ten days.
+        #[arg(long, default_value_t = 20_000)]
+        applications: u64,
+        /// How many of the ten days to replay (the first is the busiest).
+        #[arg(long, default_value_t = 10)]
+        days: u32,
+        /// How many times faster than real time.
+        #[arg(long, default_value_t = 100.0)]
+        speed: f64,
+    },
     /// What sealing personal data adds to one submission, end to end over HTTP.
     Vault {
         /// Applications to submit.
@@ -50,6 +100,15 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Audit { pg_url, seconds, clients, events } => audit(&pg_url, seconds, clients, events).await,
         BenchCmd::Vault { applications } => vault(applications).await,
+        BenchCmd::Surge { db, pg_url, applications, days, speed } => {
+            crate::bench_load::surge(db, &pg_url, applications, days, speed).await
+        }
+        BenchCmd::Queue { db, pg_url, applications, requests } => {
+            crate::bench_load::queue(db, &pg_url, applications, requests).await
+        }
+        BenchCmd::Intake { db, pg_url, clients, seconds } => {
+            crate::bench_load::intake(db, &pg_url, clients, seconds).await
+        }
     }
 }
 
@@ -70,14 +129,14 @@ fn machine() -> String {
 // ---------------------------------------------------------------------------------------
 
 /// A throwaway database on `server` (dropped when the guard goes).
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl PgDatabase {
-    async fn create(server: &str) -> Result<Self> {
+    pub(crate) async fn create(server: &str) -> Result<Self> {
         let name = format!("legion_bench_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(server)
             .await
@@ -88,7 +147,7 @@ impl PgDatabase {
         Ok(Self { admin_url: server.to_owned(), url: format!("{base}/{name}"), name })
     }
 
-    async fn drop_now(self) {
+    pub(crate) async fn drop_now(self) {
         if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
             let _ =
                 admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).await;
@@ -110,7 +169,7 @@ fn event(i: u64) -> AuditEvent {
 }
 
 /// Bare single-row transactions of 2 KB from one client: the database's commit rate here.
-async fn raw_commits_sqlite(dir: &std::path::Path, seconds: u64) -> Result<f64> {
+pub(crate) async fn raw_commits_sqlite(dir: &std::path::Path, seconds: u64) -> Result<f64> {
     let url = format!("sqlite://{}", dir.join("raw.db").display());
     let options = url
         .parse::<sqlx::sqlite::SqliteConnectOptions>()?
@@ -132,7 +191,7 @@ async fn raw_loop_sqlite(c: &mut sqlx::SqliteConnection, seconds: u64) -> Result
     Ok(rate(n, start.elapsed()))
 }
 
-async fn raw_commits_pg(url: &str, seconds: u64) -> Result<f64> {
+pub(crate) async fn raw_commits_pg(url: &str, seconds: u64) -> Result<f64> {
     let mut c = sqlx::PgConnection::connect(url).await?;
     c.execute("CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, payload BYTEA NOT NULL)").await?;
     let payload = vec![7u8; 2048];
@@ -145,7 +204,7 @@ async fn raw_commits_pg(url: &str, seconds: u64) -> Result<f64> {
 }
 
 #[allow(clippy::cast_precision_loss, reason = "rates are reported to three figures")]
-fn rate(n: u64, elapsed: Duration) -> f64 {
+pub(crate) fn rate(n: u64, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
@@ -373,7 +432,7 @@ fn mean(samples: &[Duration]) -> Duration {
     samples.iter().sum::<Duration>() / u32::try_from(samples.len().max(1)).unwrap_or(u32::MAX)
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+pub(crate) fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort_unstable();
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index")]
     let i = ((samples.len() as f64 - 1.0) * p).round() as usize;

@@ -3,6 +3,7 @@
 //! request is answered only once its batch is committed, so an acknowledgement still means "on
 //! disk"; while a batch commits, the next one gathers.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use legion_store::{AuditEvent, NewApplication, Store, StoreError};
@@ -22,12 +23,20 @@ struct Job {
 pub struct Intake {
     max_batch: usize,
     sender: OnceLock<mpsc::Sender<Job>>,
+    /// Submissions sent to the writer and not yet answered.
+    in_flight: AtomicUsize,
 }
 
 impl Intake {
     /// A writer that stores up to `max_batch` submissions per transaction.
     pub fn new(max_batch: usize) -> Self {
-        Self { max_batch: max_batch.max(1), sender: OnceLock::new() }
+        Self { max_batch: max_batch.max(1), sender: OnceLock::new(), in_flight: AtomicUsize::new(0) }
+    }
+
+    /// Whether submissions are waiting to be stored: background writers (screening) give
+    /// way to them for a moment, since an applicant is waiting on each.
+    pub fn is_busy(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
     }
 
     /// Stores one submission with whatever others are waiting; answers once it is durable, with
@@ -44,11 +53,22 @@ impl Intake {
             sender
         });
         let (done, outcome) = oneshot::channel();
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _answered = Answered(&self.in_flight);
         sender
             .send(Job { app, audit, done })
             .await
             .map_err(|_| StoreError::Unavailable("the submission writer has stopped".into()))?;
         outcome.await.map_err(|_| StoreError::Internal("the submission writer stopped before answering".into()))?
+    }
+}
+
+/// Counts a submission as answered when dropped, however its request ends.
+struct Answered<'a>(&'a AtomicUsize);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -384,8 +384,11 @@ async fn execute_claimed(state: &AppState, decided: Vec<Decided>) -> Result<Vec<
     Ok(stored)
 }
 
-/// Cases screened per transaction.
-const SCREENING_BATCH: u32 = 200;
+/// Cases screened per transaction: small enough that a batch holds the writer only briefly.
+const SCREENING_BATCH: u32 = 50;
+
+/// How long screening waits for submissions being stored before it goes ahead anyway.
+const SCREENING_DEFERRAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a case may stay in `screening` before another screener takes it over: its
 /// screener stopped half-way (the server was killed between claiming and completing).
@@ -397,6 +400,7 @@ const SCREENING_STALLED: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
     let mut done = 0;
     loop {
+        give_way_to_intake(state).await;
         let stalled_before = state.clock.now() - SCREENING_STALLED;
         let ids = state.store.pending_screening(SCREENING_BATCH, stalled_before).await?;
         if ids.is_empty() {
@@ -407,6 +411,16 @@ pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
             return Ok(done);
         }
         done += screened;
+    }
+}
+
+/// Waits while submissions are being stored, for at most `SCREENING_DEFERRAL`: an applicant
+/// waits on each submission, while screening a moment later changes nothing for anyone. The
+/// bound keeps screening going under sustained load.
+async fn give_way_to_intake(state: &AppState) {
+    let deadline = tokio::time::Instant::now() + SCREENING_DEFERRAL;
+    while state.intake.is_busy() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
