@@ -1049,17 +1049,21 @@ macro_rules! impl_store {
                             .push_bind(s.app.policy_version.clone());
                     });
                     q.build().execute(&mut **tx).await.map_err(store_error)?;
-                    let keyed: Vec<_> = chunk.iter().filter_map(|s| s.app.idempotency.as_ref().map(|k| (s, k))).collect();
-                    if !keyed.is_empty() {
-                        let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_IDEMPOTENCY_KEYS);
-                        q.push_values(keyed, |mut row, (s, k)| {
-                            row.push_bind(k.key_hash.clone())
-                                .push_bind(k.request_hash.clone())
-                                .push_bind(s.id.clone())
-                                .push_bind(sql::millis(s.app.submitted_at));
-                        });
-                        q.build().execute(&mut **tx).await.map_err(store_error)?;
-                    }
+                }
+                // Keys in one order on every server, so that two batches holding the same keys
+                // wait for each other (the second then fails on the taken key) but never in a
+                // cycle; and before the audit lock, which a key's holder may be waiting for.
+                let mut keyed: Vec<_> = sealed.iter().filter_map(|s| s.app.idempotency.as_ref().map(|k| (s, k))).collect();
+                keyed.sort_by(|a, b| a.1.key_hash.cmp(&b.1.key_hash));
+                for chunk in keyed.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_IDEMPOTENCY_KEYS);
+                    q.push_values(chunk, |mut row, (s, k)| {
+                        row.push_bind(k.key_hash.clone())
+                            .push_bind(k.request_hash.clone())
+                            .push_bind(s.id.clone())
+                            .push_bind(sql::millis(s.app.submitted_at));
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
                 }
                 if let Some(lock) = LOCK_AUDIT {
                     sqlx::query(lock).execute(&mut **tx).await.map_err(store_error)?;
@@ -1100,14 +1104,14 @@ macro_rules! impl_store {
                 Ok(results)
             }
 
-            /// One submission's rows (application, first history entry, idempotency key) and its
-            /// audit event, written in `tx` under `ring`'s current key.
+            /// One submission's rows (application, first history entry, idempotency key), written
+            /// in `tx` under `ring`'s current key; returns the hashes its audit event records,
+            /// which the caller appends once every row of its batch is written.
             async fn insert_one(
                 tx: &mut sqlx::Transaction<'static, Db>,
                 ring: &Ring,
                 app: &NewApplication,
-                audit: &AuditEvent,
-            ) -> Result<()> {
+            ) -> Result<sql::RowHashes> {
                 let id = app.id.to_string();
                 let details = crypto::seal_details(ring, &id, &app.details)?;
                 let flags = crypto::seal_json(ring, crypto::FLAGS, &id, &[] as &[Flag])?;
@@ -1150,8 +1154,7 @@ macro_rules! impl_store {
                         .map_err(store_error)?;
                 }
                 let after = row_now(tx, &id).await?;
-                let hashes = sql::RowHashes { before: None, after: Some(after.hash()) };
-                append(tx, audit, hashes).await
+                Ok(sql::RowHashes { before: None, after: Some(after.hash()) })
             }
 
             /// One transition of one case and its audit event, in `tx`: the row is read with
@@ -1688,31 +1691,42 @@ macro_rules! impl_store {
                         }
                     }
                     let mut tx = self.begin_sealing(&mut rings, first.submitted_at).await?;
-                    let mut results = Vec::with_capacity(batch.len());
-                    for (app, audit) in batch {
+                    // Rows in the order of their idempotency keys and the audit events after
+                    // every row, as `insert_many` does (see there why).
+                    let mut order: Vec<usize> = (0..batch.len()).collect();
+                    order.sort_by_key(|&i| batch[i].0.idempotency.as_ref().map(|k| k.key_hash.as_str()));
+                    let mut results: Vec<Result<()>> = batch.iter().map(|_| Ok(())).collect();
+                    let mut events: Vec<Option<sql::RowHashes>> = batch.iter().map(|_| None).collect();
+                    for i in order {
+                        let app = &batch[i].0;
                         let Some(ring) = rings.get(app.mission.as_str()) else {
-                            results.push(Err(StoreError::NotFound));
+                            results[i] = Err(StoreError::NotFound);
                             continue;
                         };
                         if batch.len() == 1 {
-                            insert_one(&mut tx, ring, app, audit).await?;
-                            results.push(Ok(()));
+                            events[i] = Some(insert_one(&mut tx, ring, app).await?);
                             continue;
                         }
                         // Each submission succeeds or fails on its own: a taken reference or
                         // idempotency key undoes only its own rows.
                         sqlx::query("SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
-                        match insert_one(&mut tx, ring, app, audit).await {
-                            Ok(()) => {
+                        match insert_one(&mut tx, ring, app).await {
+                            Ok(hashes) => {
                                 sqlx::query("RELEASE SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
-                                results.push(Ok(()));
+                                events[i] = Some(hashes);
                             }
                             Err(e @ (StoreError::Duplicate(_) | StoreError::NotFound)) => {
                                 sqlx::query("ROLLBACK TO SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
                                 sqlx::query("RELEASE SAVEPOINT submission").execute(&mut *tx).await.map_err(store_error)?;
-                                results.push(Err(e));
+                                results[i] = Err(e);
                             }
                             Err(e) => return Err(e),
+                        }
+                    }
+                    // In the batch's order, whatever order the rows went in.
+                    for ((_, audit), hashes) in batch.iter().zip(events) {
+                        if let Some(hashes) = hashes {
+                            append(&mut tx, audit, hashes).await?;
                         }
                     }
                     tx.commit().await.map_err(store_error)?;
@@ -1888,7 +1902,13 @@ macro_rules! impl_store {
                             continue;
                         };
                         if batch.len() == 1 {
-                            results.push(Ok(transition_one(&mut tx, ring, select, write, audit).await?));
+                            // A refused write has written nothing: the answer of that write, as in
+                            // a larger batch, not a failure of the batch.
+                            match transition_one(&mut tx, ring, select, write, audit).await {
+                                Ok(version) => results.push(Ok(version)),
+                                Err(e @ (StoreError::Conflict | StoreError::NotFound)) => results.push(Err(e)),
+                                Err(e) => return Err(e),
+                            }
                             continue;
                         }
                         // Each write succeeds or fails on its own: a case changed meanwhile

@@ -406,7 +406,7 @@ pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
         if ids.is_empty() {
             return Ok(done);
         }
-        let screened = screen_batch(state, &ids).await?;
+        let screened = screen_batch(state, &ids, stalled_before).await?;
         if screened == 0 {
             return Ok(done);
         }
@@ -424,7 +424,16 @@ async fn give_way_to_intake(state: &AppState) {
     }
 }
 
-async fn screen_batch(state: &AppState, ids: &[ApplicationId]) -> Result<usize, AppError> {
+/// Claims for completion retried while the case is still this screener's: a claim skips a
+/// case another transaction holds only for a moment (another server's stale claim, a document
+/// upload), which would otherwise leave it in `screening` until it counts as stalled.
+const COMPLETE_TRIES: u32 = 5;
+
+async fn screen_batch(
+    state: &AppState,
+    ids: &[ApplicationId],
+    stalled_before: DateTime<Utc>,
+) -> Result<usize, AppError> {
     let mut begin = Vec::new();
     let mut claimed = Vec::new();
     for &id in ids {
@@ -435,18 +444,41 @@ async fn screen_batch(state: &AppState, ids: &[ApplicationId]) -> Result<usize, 
         };
         match record.state {
             State::Submitted => begin.push(decide_command(state, &Actor::System, record, Command::BeginScreening)?),
-            // Stalled half-way: completed by whoever gets it first.
-            State::Screening => claimed.push(record),
+            // Stalled half-way: completed by whoever gets it first. One claimed since the
+            // listing is another screener's, still at work.
+            State::Screening if record.updated_at < stalled_before => claimed.push(record),
             _ => {}
         }
     }
     claimed.extend(execute_claimed(state, begin).await?);
-    let mut complete = Vec::with_capacity(claimed.len());
-    for record in claimed {
-        let flags = screening_flags(state, &record).await?;
-        complete.push(decide_command(state, &Actor::System, record, Command::CompleteScreening { flags })?);
+    let mut screened = 0;
+    for attempt in 1..=COMPLETE_TRIES {
+        let mut complete = Vec::with_capacity(claimed.len());
+        for record in &claimed {
+            let flags = screening_flags(state, record).await?;
+            complete.push(decide_command(state, &Actor::System, record.clone(), Command::CompleteScreening { flags })?);
+        }
+        let done: std::collections::HashSet<ApplicationId> =
+            execute_claimed(state, complete).await?.iter().map(|r| r.id).collect();
+        screened += done.len();
+        claimed.retain(|r| !done.contains(&r.id));
+        if claimed.is_empty() || attempt == COMPLETE_TRIES {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+        // Still this screener's only if nobody has changed it since it was claimed.
+        let mut still = Vec::with_capacity(claimed.len());
+        for record in claimed {
+            if let Ok(Some(now)) = state.store.case(record.id, &Scope::All).await
+                && now.state == State::Screening
+                && now.version == record.version
+            {
+                still.push(now);
+            }
+        }
+        claimed = still;
     }
-    Ok(execute_claimed(state, complete).await?.len())
+    Ok(screened)
 }
 
 /// What screening finds about a case: policy gates and exact passport duplicates.
