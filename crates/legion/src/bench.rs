@@ -92,6 +92,31 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1000)]
         applications: usize,
     },
+    /// Crash safety: SIGKILLs a real server while clients submit over HTTP, restarts it, and
+    /// checks nothing acknowledged was lost, duplicated or changed and the audit log verifies.
+    Crash {
+        /// Kill-and-restart cycles per database.
+        #[arg(long, default_value_t = 1000)]
+        cycles: u32,
+        /// Which databases to run on.
+        #[arg(long, value_enum, default_value_t = crate::bench_crash::CrashDb::Sqlite)]
+        db: crate::bench_crash::CrashDb,
+        /// Concurrent submitting clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// PostgreSQL server for the PostgreSQL run; a throwaway database is created on it.
+        #[arg(long, env = "LEGION_BENCH_PG_URL", default_value = DEFAULT_PG_URL)]
+        pg_url: String,
+        /// Seed of the kill moments and samples (random if not given; printed either way).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Shortest time clients run before the kill, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        min_delay_ms: u64,
+        /// Longest time clients run before the kill, in milliseconds.
+        #[arg(long, default_value_t = 800)]
+        max_delay_ms: u64,
+    },
 }
 
 /// Runs a suite and prints its report.
@@ -108,6 +133,10 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
         }
         BenchCmd::Intake { db, pg_url, clients, seconds } => {
             crate::bench_load::intake(db, &pg_url, clients, seconds).await
+        }
+        BenchCmd::Crash { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms } => {
+            let args = crate::bench_crash::CrashArgs { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms };
+            crate::bench_crash::run(args).await
         }
     }
 }

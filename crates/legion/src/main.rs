@@ -5,6 +5,7 @@
 
 mod audit_cmd;
 mod bench;
+mod bench_crash;
 mod bench_load;
 mod demo;
 mod documents;

@@ -139,6 +139,8 @@ pub struct Inner {
     pub uploads: Arc<Semaphore>,
     /// The group-commit writer of submissions.
     pub intake: intake::Intake,
+    /// Missions as last read, for routing submissions (see [`AppState::routing_missions`]).
+    missions: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<legion_domain::Mission>>)>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -174,6 +176,7 @@ impl AppState {
             metrics: ops::metrics_handle(),
             uploads,
             intake,
+            missions: std::sync::Mutex::new(None),
         }))
     }
 
@@ -184,6 +187,27 @@ impl AppState {
             metrics::counter!("legion_uploads_refused_busy_total").increment(1);
             AppError::Unavailable("too many uploads in progress".into())
         })
+    }
+
+    /// The missions submissions are routed to, read at most once a second: a mission added
+    /// through this server counts at once (see [`AppState::forget_missions`]), one added
+    /// through another process or the command line within a second.
+    pub async fn routing_missions(&self) -> Result<Arc<Vec<legion_domain::Mission>>, AppError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+        if let Some((read, missions)) = &*self.missions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            && read.elapsed() < FRESH
+        {
+            return Ok(Arc::clone(missions));
+        }
+        let missions = Arc::new(self.store.missions().await?);
+        *self.missions.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), Arc::clone(&missions)));
+        Ok(missions)
+    }
+
+    /// Makes the next submission read the missions again (after one is added or changed).
+    pub fn forget_missions(&self) {
+        *self.missions.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// `n` random bytes.

@@ -148,7 +148,7 @@ pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str
         .policies
         .in_force(today)
         .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
-    let missions = state.store.missions().await?;
+    let missions = state.routing_missions().await?;
     let Some(mission) = route(details.country_of_residence, &missions) else {
         let mut e = FieldErrors::new();
         e.add("country_of_residence", "no mission takes applications from this country yet");

@@ -39,6 +39,7 @@ pub async fn put_mission(
     let m = e.into_result(m).map_err(AppError::Validation)?;
     let audit = staff.audit(&state, "mission.put", format!("mission:{}", m.id), "ok");
     state.store.put_mission(&m, &audit).await?;
+    state.forget_missions();
     Ok(Json(m))
 }
 
