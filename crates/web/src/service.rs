@@ -154,7 +154,7 @@ pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str
         e.add("country_of_residence", "no mission takes applications from this country yet");
         return Err(AppError::Validation(e));
     };
-    let id = ApplicationId::from_random(state.random_bytes());
+    let id = ApplicationId::time_ordered(now, state.random_bytes());
     // 160 random bits (or derived from the idempotency key), shown once; only its hash is stored.
     let access_code = match &key_hash {
         Some(kh) => idempotent_access_code(state, kh),
