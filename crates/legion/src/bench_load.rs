@@ -383,8 +383,10 @@ async fn fill(args: &crate::DbArgs, applications: u64) -> Result<Vec<legion_doma
             let details = ApplicantDetails::parse(&application(n), now.date_naive())
                 .map_err(|e| anyhow!("generated application {n} is invalid: {e:?}"))?;
             let mission = route(details.country_of_residence, &missions).ok_or_else(|| anyhow!("no mission"))?;
-            let id = ApplicationId::from_random(rng.r#gen());
-            let submitted_at = now - chrono::Duration::seconds(rng.gen_range(0..864_000));
+            // Submitted one after another over the last ten days, as they would have been.
+            let offset = i64::try_from(n * 864_000_000 / applications.max(1)).unwrap_or(0);
+            let submitted_at = now - chrono::Duration::milliseconds(864_000_000 - offset);
+            let id = ApplicationId::time_ordered(submitted_at, rng.r#gen());
             if mission.id.as_str() == "us-washington" {
                 washington.push(id);
             }

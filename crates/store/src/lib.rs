@@ -108,9 +108,13 @@ pub struct QueueQuery {
 pub struct Page<T> {
     /// The rows.
     pub items: Vec<T>,
-    /// How many rows match in all.
+    /// How many rows match in all; for cases, counted up to [`COUNT_LIMIT`]` + 1`, so that a
+    /// total above [`COUNT_LIMIT`] means "more than that".
     pub total: i64,
 }
+
+/// How far a queue's matching cases are counted: beyond it, only "more than" is known.
+pub const COUNT_LIMIT: i64 = 10_000;
 
 /// An application to insert.
 #[derive(Debug, Clone)]

@@ -466,7 +466,15 @@ pub(crate) fn cases_query(scope: &Scope, query: &QueueQuery) -> CasesQuery {
     let mut page = format!("SELECT {APPLICATION_COLUMNS} FROM applications{} ORDER BY {order}", w.sql);
     write!(page, " LIMIT ${} OFFSET ${}", n + 1, n + 2).expect("writing to a String");
     CasesQuery {
-        count: Built { sql: format!("SELECT COUNT(*) FROM applications{}", w.sql), binds: w.binds.clone() },
+        // Counting stops past `COUNT_LIMIT`: an exact count of a large queue would read all of it.
+        count: Built {
+            sql: format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM applications{} LIMIT {}) AS counted",
+                w.sql,
+                crate::COUNT_LIMIT + 1
+            ),
+            binds: w.binds.clone(),
+        },
         page: Built { sql: page, binds: w.binds },
         limit: i64::from(query.limit.clamp(1, MAX_PAGE)),
         offset: i64::from(query.offset),
@@ -1837,14 +1845,23 @@ macro_rules! impl_store {
                         return Ok(Vec::new());
                     }
                     // The keys are fetched before the transaction (see `ring`).
+                    // Each case's mission, in one query per few hundred cases.
+                    let mut mission_of = std::collections::HashMap::with_capacity(batch.len());
+                    for chunk in batch.chunks(sql::ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, mission_id FROM applications WHERE id IN (");
+                        let mut ids = q.separated(", ");
+                        for (write, _) in chunk {
+                            ids.push_bind(write.id.to_string());
+                        }
+                        q.push(")");
+                        let rows: Vec<(String, String)> =
+                            q.build_query_as().fetch_all(self.reader()).await.map_err(store_error)?;
+                        mission_of.extend(rows);
+                    }
                     let mut missions = Vec::with_capacity(batch.len());
                     let mut rings: std::collections::BTreeMap<String, Arc<Ring>> = std::collections::BTreeMap::new();
                     for (write, _) in batch {
-                        let mission: Option<String> = sqlx::query_scalar("SELECT mission_id FROM applications WHERE id = $1")
-                            .bind(write.id.to_string())
-                            .fetch_optional(self.reader())
-                            .await
-                            .map_err(store_error)?;
+                        let mission = mission_of.get(&write.id.to_string()).cloned();
                         if let Some(m) = &mission
                             && !rings.contains_key(m)
                         {

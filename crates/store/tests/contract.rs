@@ -40,6 +40,7 @@ contract!(
     a_read_only_store_reads_and_refuses_every_write,
     a_batch_of_submissions_commits_together_and_fails_one_by_one,
     a_batch_of_transitions_commits_together_and_fails_one_by_one,
+    a_queue_larger_than_the_count_limit_is_counted_as_more,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -908,4 +909,27 @@ async fn postgres_claims_skip_cases_another_server_holds() {
     other.execute("ROLLBACK").await.unwrap();
     let results = db.store().apply_transitions(&batch[..1], legion_store::Locking::SkipLocked).await.unwrap();
     assert!(matches!(&results[..], [Ok(2)]), "{results:?}");
+}
+
+async fn a_queue_larger_than_the_count_limit_is_counted_as_more(db: &Db) {
+    put_missions(db).await;
+    let limit = usize::try_from(legion_store::COUNT_LIMIT).unwrap();
+    let mut first = None;
+    for start in (0..=limit).step_by(1000) {
+        let apps: Vec<_> = (start..=limit.min(start + 999))
+            .map(|i| new_app("gb-london", i64::try_from(i).unwrap(), &format!("p{i}")))
+            .collect();
+        first.get_or_insert(apps[0].id);
+        let results = db.store().insert_applications(&submissions(apps)).await.unwrap();
+        assert!(results.iter().all(Result::is_ok));
+    }
+    let london = Scope::Mission(mid("gb-london"));
+    let page = db.store().cases(&london, &query(None, QueueSort::SubmittedAsc, 0, 50)).await.unwrap();
+    assert_eq!(page.total, legion_store::COUNT_LIMIT + 1, "counted as more than the limit");
+    assert_eq!((page.items.len(), page.items[0].id), (50, first.unwrap()), "the oldest first");
+    let deep = db.store().cases(&london, &query(None, QueueSort::SubmittedAsc, 10_000, 50)).await.unwrap();
+    assert_eq!(deep.items.len(), 1, "the last page holds the one case past the limit");
+    // A small queue is counted exactly.
+    let small = query(None, QueueSort::SubmittedAsc, 0, 50);
+    assert_eq!(db.store().cases(&Scope::Mission(mid("pl-warsaw")), &small).await.unwrap().total, 0);
 }

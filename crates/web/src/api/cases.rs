@@ -61,7 +61,8 @@ impl From<&ApplicationRecord> for CaseSummary {
 pub struct QueuePage {
     /// Rows.
     pub items: Vec<CaseSummary>,
-    /// Matching rows in all.
+    /// Matching rows in all, counted up to 10,001: a larger queue answers 10001, meaning
+    /// "more than 10,000"; page on while pages are full.
     pub total: i64,
     /// Rows skipped.
     pub offset: u32,

@@ -330,7 +330,14 @@ pub(crate) async fn queue_response(
         ),
         None => (Vec::new(), 0),
     };
-    let pages = u32::try_from(total.max(0)).unwrap_or(u32::MAX).div_ceil(PAGE_SIZE).max(1);
+    // A queue of more than `COUNT_LIMIT` cases is not counted to the end: its pages go on
+    // while they are full.
+    let counted = total <= legion_store::COUNT_LIMIT;
+    let pages = if counted {
+        u32::try_from(total.max(0)).unwrap_or(u32::MAX).div_ceil(PAGE_SIZE).max(1)
+    } else {
+        page + u32::from(rows.len() == PAGE_SIZE as usize)
+    };
     let (p, n) = (page.to_string(), pages.to_string());
     let section = if kind.vetting { "vetting" } else { "queue" };
     let queue = QueuePage {
@@ -343,9 +350,13 @@ pub(crate) async fn queue_response(
         lookup_path: (!kind.vetting).then_some("/staff/queue/find"),
         lookup_fields,
         rows,
-        count: lang.tf("queue.count", &[&total.to_string()]),
-        caption: lang.tf("queue.caption", &[&p, &n]),
-        page_of: lang.tf("queue.page_of", &[&p, &n]),
+        count: if counted {
+            lang.tf("queue.count", &[&total.to_string()])
+        } else {
+            lang.tf("queue.count_more", &[&legion_store::COUNT_LIMIT.to_string()])
+        },
+        caption: if counted { lang.tf("queue.caption", &[&p, &n]) } else { lang.tf("queue.caption_open", &[&p]) },
+        page_of: if counted { lang.tf("queue.page_of", &[&p, &n]) } else { lang.tf("queue.page_open", &[&p]) },
         // A lookup's few results are one page; its values are not put into links.
         prev_href: (result.is_some() && lookup.is_none() && page > 1).then(|| page_href(kind.path, q, page - 1)),
         next_href: (result.is_some() && lookup.is_none() && page < pages).then(|| page_href(kind.path, q, page + 1)),
