@@ -1,0 +1,1 @@
+//! Watchlist import: FollowTheMoney JSON lines, the UN consolidated-list XML, CSV.
