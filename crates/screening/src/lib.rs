@@ -8,6 +8,9 @@
 //! ([`index`]). Pure: no I/O beyond the readers handed to the importers.
 
 pub mod import;
+pub mod index;
+pub mod names;
+pub mod score;
 pub mod translit;
 
 use std::fmt;
