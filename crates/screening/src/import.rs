@@ -248,7 +248,8 @@ impl fmt::Display for Summary {
         write!(f, "{} {} imported", self.entries, plural(self.entries, "entry", "entries"))?;
         let others: u64 = self.other_records.iter().map(|(_, n)| n).sum();
         if others > 0 {
-            write!(f, "\n{others} other records (not parties): {}", list(&self.other_records))?;
+            let records = if others == 1 { "record" } else { "records" };
+            write!(f, "\n{others} other {records} (not parties): {}", list(&self.other_records))?;
         }
         let skipped: usize = self.skipped.iter().map(|(_, n)| n).sum();
         if skipped > 0 {
@@ -337,20 +338,30 @@ impl<'p> Collector<'p> {
         }
     }
 
+    /// Where the values dropped from the record being read begin.
+    fn record_start(&self) -> usize {
+        self.out.dropped.len()
+    }
+
     /// Adds an entry: names cleaned (white space collapsed) and every list deduplicated, in
-    /// order; or skips it when it has no id or no name, or an id seen before.
-    fn accept(&mut self, at: String, id: &str, mut subject: Subject) {
+    /// order; or skips it when it has no id or no name, or an id seen before, and forgets the
+    /// values dropped from it since `start` ([`Self::record_start`]).
+    fn accept(&mut self, start: usize, at: String, id: &str, mut subject: Subject) {
         let id = id.trim();
-        if id.is_empty() {
-            return self.skip(at, Reason::NoId, "");
-        }
         subject.names = subject.names.iter().map(|n| clean(n)).filter(|n| !n.is_empty()).collect();
         dedup(&mut subject.names);
-        if subject.names.is_empty() {
-            return self.skip(at, Reason::NoName, id);
-        }
-        if !self.ids.insert(id.to_owned()) {
-            return self.skip(at, Reason::DuplicateId, id);
+        let problem = if id.is_empty() {
+            Some((Reason::NoId, ""))
+        } else if subject.names.is_empty() {
+            Some((Reason::NoName, id))
+        } else if !self.ids.insert(id.to_owned()) {
+            Some((Reason::DuplicateId, id))
+        } else {
+            None
+        };
+        if let Some((reason, detail)) = problem {
+            self.out.dropped.truncate(start);
+            return self.skip(at, reason, detail);
         }
         dedup(&mut subject.birth_dates);
         dedup(&mut subject.nationalities);
@@ -579,6 +590,7 @@ fn ftm_line(c: &mut Collector<'_>, at: String, bytes: &[u8]) {
     let Some(schema) = party_schema(schema_name) else {
         return c.other(schema_name);
     };
+    let start = c.record_start();
     let mut names: Vec<String> = Vec::new();
     if let Some(caption) = entity.caption.as_str()
         && caption.trim() != schema_name
@@ -618,7 +630,7 @@ fn ftm_line(c: &mut Collector<'_>, at: String, bytes: &[u8]) {
     }
 
     let id = entity.id.as_str().unwrap_or_default();
-    c.accept(at, id, Subject { schema, names, birth_dates, nationalities });
+    c.accept(start, at, id, Subject { schema, names, birth_dates, nationalities });
 }
 
 /// A person's name from its parts, first value of each; a part whose words the name already
@@ -723,8 +735,8 @@ const NO_NATIONALITY: &[&str] = &["na", "n/a", "n.a.", "unknown", "-"];
 /// aliases. Dates of birth: `DATE`, else `YEAR`, else every year from `FROM_YEAR` to `TO_YEAR` (at
 /// most [`MAX_BIRTH_YEAR_SPAN`] apart), else a month and year or a year read from `NOTE`
 /// ("Nov. 1973"); a `NOTE` that is only a month ("Sep.") gives `YEAR` its month; dates given with
-/// aliases count too. Nationalities are country names
-/// ([`country_from_name`]). The id is `REFERENCE_NUMBER`.
+/// aliases count too. Nationalities are country names ([`country_from_name`]; "na" is taken
+/// for no nationality). The id is `REFERENCE_NUMBER`.
 pub fn read_un_xml<R: BufRead>(input: R, progress: &mut dyn FnMut(u64)) -> Result<Imported, ImportError> {
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().expand_empty_elements = true;
@@ -805,6 +817,7 @@ pub fn read_un_xml<R: BufRead>(input: R, progress: &mut dyn FnMut(u64)) -> Resul
 }
 
 fn un_record(c: &mut Collector<'_>, r: UnRecord) {
+    let start = c.record_start();
     let at = if r.reference.trim().is_empty() {
         let kind = if r.schema == Schema::Person { "individual" } else { "entity" };
         format!("{kind} {}", r.ordinal)
@@ -832,7 +845,7 @@ fn un_record(c: &mut Collector<'_>, r: UnRecord) {
         c.country(&at, country_from_name(raw), raw, &mut nationalities);
     }
 
-    c.accept(at, &r.reference, Subject { schema: r.schema, names, birth_dates, nationalities });
+    c.accept(start, at, &r.reference, Subject { schema: r.schema, names, birth_dates, nationalities });
 }
 
 /// The dates one `INDIVIDUAL_DATE_OF_BIRTH` stands for. `TYPE_OF_DATE` is not needed: `EXACT` and
@@ -1019,6 +1032,7 @@ fn csv_row(c: &mut Collector<'_>, at: String, row: CsvRow<'_>) {
     } else {
         return c.skip(at, Reason::UnknownSchema, schema_name);
     };
+    let start = c.record_start();
     let mut names = vec![row.name.to_owned()];
     names.extend(row.aliases.split(';').map(str::to_owned));
     let mut birth_dates = Vec::new();
@@ -1036,7 +1050,7 @@ fn csv_row(c: &mut Collector<'_>, at: String, row: CsvRow<'_>) {
         };
         c.country(&at, found, raw, &mut nationalities);
     }
-    c.accept(at, row.id, Subject { schema, names, birth_dates, nationalities });
+    c.accept(start, at, row.id, Subject { schema, names, birth_dates, nationalities });
 }
 
 #[cfg(test)]

@@ -232,9 +232,9 @@ fn ftm_every_reason_to_skip_a_line() {
         r#"{"id":"x","caption":"X","properties":{}}"#,
         r#"{"schema":"Person","caption":"No Id"}"#,
         "",
-        r#"{"id":"n","schema":"Person","caption":"  ","properties":{"birthDate":["1970"],"alias":[""]}}"#,
+        r#"{"id":"n","schema":"Person","caption":"  ","properties":{"birthDate":["1970","x"],"alias":[""]}}"#,
         r#"{"id":"ok","schema":"Person","caption":"Fine"}"#,
-        r#"{"id":"ok","schema":"Organization","caption":"Again"}"#,
+        r#"{"id":"ok","schema":"Organization","caption":"Again","properties":{"country":["zz"]}}"#,
         r#"{"id":7,"schema":"Person","caption":"Numeric id"}"#,
         r#"{"id":"s","schema":"Sanction","caption":"Sanction"}"#,
         r#"{"id":"t","schema":"Pers"#,
@@ -259,6 +259,7 @@ fn ftm_every_reason_to_skip_a_line() {
     let lines: Vec<&str> = imported.skipped.iter().map(|s| s.at.as_str()).collect();
     assert_eq!(lines, ["line 1", "line 2", "line 3", "line 4", "line 6", "line 8", "line 9", "line 11"]);
     assert_eq!(imported.skipped[2].detail, "no schema");
+    assert!(imported.dropped.is_empty(), "nothing is dropped from what is skipped: {:?}", imported.dropped);
     assert_eq!(imported.other_records["Sanction"], 1);
 }
 
@@ -772,6 +773,10 @@ fn summary_counts_by_kind_and_reason() {
          3 values dropped: 2 date that does not parse, 1 country without an ISO 3166-1 code"
     );
     assert_eq!(ftm("").summary().to_string(), "0 entries imported");
+    assert_eq!(
+        ftm("{\"id\":\"s\",\"schema\":\"Sanction\"}").summary().to_string(),
+        "0 entries imported\n1 other record (not parties): 1 Sanction"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
