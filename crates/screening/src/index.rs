@@ -4,11 +4,11 @@
 //!
 //! Each name token contributes its phonetic key and the key with any one letter left out,
 //! so that a typo or a transliteration drift in a token still meets its partner. Postings
-//! are kept as one sorted array of (key hash, entry) pairs: about 12 bytes per posting,
-//! with no per-key allocation, so a million names fit in a few hundred megabytes.
+//! are kept as one sorted array of 64-bit words, a 32-bit key hash above a 32-bit entry
+//! number: 8 bytes per posting, with no per-key allocation, so a million names fit in a few
+//! hundred megabytes. Two keys whose hashes collide only add a candidate to score.
 
 use std::cell::RefCell;
-use std::hash::{BuildHasher, Hasher};
 
 use serde::Serialize;
 
@@ -35,15 +35,14 @@ pub struct Hit {
 /// An immutable index over entries.
 pub struct Index {
     entries: Vec<Entry>,
-    /// Key hashes, sorted, parallel to `ids`.
-    keys: Vec<u64>,
-    ids: Vec<u32>,
+    /// `key hash << 32 | entry`, sorted.
+    postings: Vec<u64>,
 }
 
 /// The retrieval keys of a subject's names: per token, its phonetic key (weight 1) and
 /// the key with one letter deleted (weight below 1); numbered by token so a token counts
 /// once however many of its variants meet.
-fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u64, bool)) {
+fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u32, bool)) {
     let mut token_no = 0usize;
     for name in &subject.names {
         for part in std::iter::once(name.as_str()).chain(name.split('/').filter(|_| name.contains('/'))) {
@@ -54,14 +53,14 @@ fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u64, bool)) {
                     }
                     token_no += 1;
                     let key = t.key.as_bytes();
-                    out(token_no, hash(key, u8::MAX), true);
+                    out(token_no, hash(key, None), true);
                     if key.len() >= 4 {
                         for skip in 0..key.len() {
                             // Deleting one letter of a doubled pair gives the same variant.
                             if skip > 0 && key[skip] == key[skip - 1] {
                                 continue;
                             }
-                            out(token_no, hash_without(key, skip), false);
+                            out(token_no, hash(key, Some(skip)), false);
                         }
                     }
                 }
@@ -70,24 +69,35 @@ fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u64, bool)) {
     }
 }
 
-fn hasher() -> impl Hasher {
-    // Fixed keys: the index is rebuilt in each process and never stored.
-    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher()
+/// The phonetic keys of a subject's name tokens, each once: what two spellings of one
+/// name most often share. Callers hash them with a secret to make blind blocking keys.
+pub fn blocking_keys(subject: &Subject) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for name in &subject.names {
+        for form in forms(name, subject.schema) {
+            for t in form.tokens {
+                if matches!(t.role, Role::Name | Role::Number) && !keys.contains(&t.key) {
+                    keys.push(t.key);
+                }
+            }
+        }
+    }
+    keys
 }
 
-fn hash(key: &[u8], tag: u8) -> u64 {
-    let mut h = hasher();
-    h.write(key);
-    h.write_u8(tag);
-    h.finish()
-}
-
-fn hash_without(key: &[u8], skip: usize) -> u64 {
-    let mut h = hasher();
-    h.write(&key[..skip]);
-    h.write(&key[skip + 1..]);
-    h.write_u8(1);
-    h.finish()
+/// FNV-1a over the key, leaving out the byte at `skip`, folded to 32 bits; variants with a
+/// letter left out are tagged so that they never equal a whole key.
+fn hash(key: &[u8], skip: Option<usize>) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, &b) in key.iter().enumerate() {
+        if Some(i) != skip {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h = (h ^ u64::from(skip.is_some())).wrapping_mul(0x0100_0000_01b3);
+    #[allow(clippy::cast_possible_truncation)]
+    let folded = (h ^ (h >> 32)) as u32;
+    folded
 }
 
 thread_local! {
@@ -98,29 +108,29 @@ thread_local! {
 impl Index {
     /// Builds the index. `progress` is called with the number of entries keyed so far.
     pub fn build(entries: Vec<Entry>, mut progress: impl FnMut(usize)) -> Self {
-        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(entries.len() * 16);
+        let mut postings: Vec<u64> = Vec::with_capacity(entries.len() * 32);
         for (i, e) in entries.iter().enumerate() {
-            let id = u32::try_from(i).expect("fewer than 2^32 entries");
-            let start = pairs.len();
-            subject_keys(&e.subject, |_, key, _| pairs.push((key, id)));
+            let id = u64::from(u32::try_from(i).expect("fewer than 2^32 entries"));
+            let start = postings.len();
+            subject_keys(&e.subject, |_, key, _| postings.push(u64::from(key) << 32 | id));
             // An entry counts once per key.
-            pairs[start..].sort_unstable();
+            postings[start..].sort_unstable();
             let mut w = start;
-            for r in start..pairs.len() {
-                if w == start || pairs[r].0 != pairs[w - 1].0 {
-                    pairs[w] = pairs[r];
+            for r in start..postings.len() {
+                if w == start || postings[r] != postings[w - 1] {
+                    postings[w] = postings[r];
                     w += 1;
                 }
             }
-            pairs.truncate(w);
+            postings.truncate(w);
             if i % 10_000 == 0 {
                 progress(i);
             }
         }
         progress(entries.len());
-        pairs.sort_unstable();
-        let (keys, ids) = pairs.into_iter().unzip();
-        Index { entries, keys, ids }
+        postings.sort_unstable();
+        postings.shrink_to_fit();
+        Index { entries, postings }
     }
 
     /// Number of entries.
@@ -135,7 +145,7 @@ impl Index {
 
     /// Number of postings (keys times entries), a measure of its size.
     pub fn postings(&self) -> usize {
-        self.keys.len()
+        self.postings.len()
     }
 
     /// The entry at a position.
@@ -143,10 +153,11 @@ impl Index {
         &self.entries[position]
     }
 
-    fn postings_of(&self, key: u64) -> &[u32] {
-        let lo = self.keys.partition_point(|k| *k < key);
-        let hi = lo + self.keys[lo..].partition_point(|k| *k == key);
-        &self.ids[lo..hi]
+    fn postings_of(&self, key: u32) -> &[u64] {
+        let key = u64::from(key);
+        let lo = self.postings.partition_point(|p| p >> 32 < key);
+        let hi = lo + self.postings[lo..].partition_point(|p| p >> 32 == key);
+        &self.postings[lo..hi]
     }
 
     /// The entries sharing the rarest keys with the query, best first, at most `limit`.
@@ -160,7 +171,7 @@ impl Index {
                 last.resize(self.entries.len(), 0);
             }
             touched.clear();
-            let mut keys: Vec<(usize, u64, bool)> = Vec::new();
+            let mut keys: Vec<(usize, u32, bool)> = Vec::new();
             subject_keys(query, |t, k, exact| keys.push((t, k, exact)));
             // Exact keys first, so a token's exact meeting is counted before its variants.
             keys.sort_by_key(|(t, _, exact)| (*t, !*exact));
@@ -174,7 +185,9 @@ impl Index {
                 let idf = (n / ids.len() as f32).ln().max(0.1);
                 let w = if exact { idf } else { 0.7 * idf };
                 let stamp = u32::try_from(token).unwrap_or(u32::MAX);
-                for &id in ids {
+                for &posting in ids {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let id = posting as u32;
                     let i = id as usize;
                     if last[i] == stamp {
                         continue;
@@ -229,7 +242,11 @@ mod tests {
     fn entry(id: &str, names: &[&str]) -> Entry {
         Entry {
             id: id.into(),
-            subject: Subject { schema: Schema::Person, names: names.iter().map(|s| (*s).to_owned()).collect(), ..Subject::default() },
+            subject: Subject {
+                schema: Schema::Person,
+                names: names.iter().map(|s| (*s).to_owned()).collect(),
+                ..Subject::default()
+            },
         }
     }
 

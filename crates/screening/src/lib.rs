@@ -5,7 +5,7 @@
 //! with date of birth and nationality as supporting or contradicting evidence, and every
 //! score carries its explanation ([`score`]); watchlists are imported from FollowTheMoney
 //! JSON lines, the UN consolidated-list XML and CSV ([`import`]) and indexed for 1:N search
-//! ([`index`]). Pure: no I/O beyond the readers handed to the importers.
+//! ([`index`]). No I/O beyond reading the watchlist files it is given.
 
 pub mod import;
 pub mod index;
@@ -86,11 +86,7 @@ impl PartialDate {
     /// A full date.
     pub fn from_date(date: chrono::NaiveDate) -> Self {
         use chrono::Datelike;
-        PartialDate {
-            year: date.year(),
-            month: u8::try_from(date.month()).ok(),
-            day: u8::try_from(date.day()).ok(),
-        }
+        PartialDate { year: date.year(), month: u8::try_from(date.month()).ok(), day: u8::try_from(date.day()).ok() }
     }
 }
 

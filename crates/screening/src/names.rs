@@ -29,12 +29,15 @@ pub struct Token {
     pub key: String,
     /// Its role.
     pub role: Role,
+    /// Romanised from a script that writes few vowels (Arabic, Hebrew): its vowels are
+    /// guesses, so its consonants are what counts.
+    pub abjad: bool,
 }
 
 impl Token {
     fn new(text: String, role: Role) -> Self {
         let key = phonetic_key(&text);
-        Token { text, key, role }
+        Token { text, key, role, abjad: false }
     }
 
     /// How much the token counts in a comparison.
@@ -78,8 +81,14 @@ impl Form {
 /// out, and duplicates only kept once.
 pub fn forms(name: &str, schema: Schema) -> Vec<Form> {
     let mut out: Vec<Form> = Vec::new();
+    let abjad = matches!(translit::script_of(name), translit::Script::Arabic | translit::Script::Hebrew);
     for latin in translit::latin_forms(name) {
-        let form = tokenise(&latin, schema);
+        let mut form = tokenise(&latin, schema);
+        if abjad {
+            for t in &mut form.tokens {
+                t.abjad = true;
+            }
+        }
         if form.has_substance() && !out.contains(&form) {
             out.push(form);
         }
@@ -89,14 +98,7 @@ pub fn forms(name: &str, schema: Schema) -> Vec<Form> {
 
 /// Splits one Latin spelling into tokens.
 pub fn tokenise(latin: &str, schema: Schema) -> Form {
-    let mut raw: Vec<String> = Vec::new();
-    for (word, dotted) in split_words(latin) {
-        if dotted && schema == Schema::Person {
-            raw.extend(word.chars().map(String::from));
-        } else {
-            raw.push(word);
-        }
-    }
+    let raw: Vec<String> = split_words(latin, schema);
     let mut tokens: Vec<Token> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -156,50 +158,43 @@ pub fn tokenise(latin: &str, schema: Schema) -> Form {
     Form { tokens }
 }
 
-/// Splits at anything that is not an ASCII letter or digit. Letters written with dots
-/// ("a.b.c.", "n.n.") stay together as one word, marked: for a company that is an acronym,
-/// for a person a run of initials.
-fn split_words(latin: &str) -> Vec<(String, bool)> {
-    let mut words: Vec<(String, bool)> = Vec::new();
+/// Splits at anything that is not an ASCII letter or digit ("%" as in "3%ers" is a word of
+/// its own). For a company, a run of single letters ("a b c", from "A.B.C.") is one word, an
+/// acronym; for a person they stay initials.
+fn split_words(latin: &str, schema: Schema) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
-    let mut dotted = String::new();
-    for b in latin.bytes().map(|b| b.to_ascii_lowercase()) {
+    for b in latin.bytes().map(|b| b.to_ascii_lowercase()).chain(std::iter::once(b' ')) {
         if b.is_ascii_alphanumeric() {
             current.push(b as char);
             continue;
         }
-        if current.len() == 1 && b == b'.' && current.as_bytes()[0].is_ascii_alphabetic() {
-            dotted.push_str(&std::mem::take(&mut current));
-            continue;
-        }
-        if !current.is_empty() || b != b'.' {
-            flush_dotted(&mut dotted, &mut words);
-        }
         if !current.is_empty() {
-            words.push((std::mem::take(&mut current), false));
+            words.push(std::mem::take(&mut current));
         }
-        // "%" as in "3%ers" is a word of its own.
         if b == b'%' {
-            words.push(("percent".into(), false));
+            words.push("percent".into());
         }
     }
-    if current.len() == 1 && !dotted.is_empty() {
-        dotted.push_str(&current);
-        current.clear();
-    }
-    flush_dotted(&mut dotted, &mut words);
-    if !current.is_empty() {
-        words.push((current, false));
+    if schema == Schema::Entity {
+        let mut joined: Vec<String> = Vec::with_capacity(words.len());
+        let mut run = String::new();
+        for w in words {
+            if w.len() == 1 && w.as_bytes()[0].is_ascii_alphabetic() {
+                run.push_str(&w);
+                continue;
+            }
+            if !run.is_empty() {
+                joined.push(std::mem::take(&mut run));
+            }
+            joined.push(w);
+        }
+        if !run.is_empty() {
+            joined.push(run);
+        }
+        return joined;
     }
     words
-}
-
-fn flush_dotted(dotted: &mut String, words: &mut Vec<(String, bool)>) {
-    match dotted.len() {
-        0 => {}
-        1 => words.push((std::mem::take(dotted), false)),
-        _ => words.push((std::mem::take(dotted), true)),
-    }
 }
 
 /// Digits standing in for letters in a person's name ("Ig0r Sech1n").
@@ -317,7 +312,9 @@ fn legal_form(word: &str) -> Option<&'static str> {
             ("gesellschaft", "gmbh"),
         ];
         (word.len() >= 6)
-            .then(|| LONG.iter().find(|(long, _)| crate::score::within(word, long, if long.len() > 10 { 2 } else { 1 })))
+            .then(|| {
+                LONG.iter().find(|(long, _)| crate::score::within(word, long, if long.len() > 10 { 2 } else { 1 }))
+            })
             .flatten()
             .map(|(_, form)| *form)
     })
@@ -436,13 +433,12 @@ pub fn phonetic_key(text: &str) -> String {
         let next = b.get(i + 1).copied().unwrap_or(0);
         let (mapped, used): (u8, usize) = match (c, next) {
             (b'k', b'h') => (b'g', 2),
-            (b'z', b'h') => (b'j', 2),
+            (b'z', b'h') | (b'd', b'j') => (b'j', 2),
             (b's' | b'c', b'h') => (b'S', 2),
             (b'p', b'h') => (b'f', 2),
             (b't', b's' | b'z') => (b'c', 2),
             (b'c', b'k') => (b'k', 2),
             (b'g' | b't', b'h') => (c, 2),
-            (b'd', b'j') => (b'j', 2),
             (b'k', b's') => (b'x', 2),
             (b'q', _) => (b'k', 1),
             (b'w', _) => (b'v', 1),
@@ -456,6 +452,112 @@ pub fn phonetic_key(text: &str) -> String {
             out.push(mapped as char);
         }
         last = mapped;
+    }
+    out
+}
+
+/// Short forms of given names, with the names they stand for: English hypocoristics and the
+/// Ukrainian and Russian diminutives volunteers and lists use ("Sasha" for Oleksandr).
+const NICKNAMES: &[(&str, &[&str])] = &[
+    ("sasha", &["aleksandr", "oleksandr", "alexander", "aleksandra", "oleksandra", "alexandra"]),
+    ("sacha", &["alexander", "aleksandr", "alexandra"]),
+    ("alex", &["alexander", "aleksandr", "oleksandr", "alexandra", "alexei", "oleksii", "aleksei"]),
+    ("volodya", &["volodymyr", "vladimir"]),
+    ("vova", &["volodymyr", "vladimir"]),
+    ("kolya", &["mykola", "nikolai", "nikolay"]),
+    ("dima", &["dmytro", "dmitri", "dmitry"]),
+    ("misha", &["mykhailo", "mikhail"]),
+    ("seryozha", &["serhii", "sergei", "sergey"]),
+    ("vanya", &["ivan"]),
+    ("petya", &["petro", "pyotr"]),
+    ("zhenya", &["yevhen", "yevgeny", "evgeny", "yevheniia", "evgenia"]),
+    ("yura", &["yurii", "yuri", "yury"]),
+    ("lyosha", &["oleksii", "aleksei", "alexei"]),
+    ("alyosha", &["oleksii", "aleksei", "alexei"]),
+    ("kostya", &["kostiantyn", "konstantin"]),
+    ("tolya", &["anatolii", "anatoly"]),
+    ("slava", &["viacheslav", "vyacheslav", "yaroslav", "stanislav", "sviatoslav"]),
+    ("natasha", &["natalia", "nataliia", "natalya"]),
+    ("katya", &["kateryna", "ekaterina", "yekaterina"]),
+    ("masha", &["maria", "mariia", "mariya"]),
+    ("tanya", &["tetiana", "tatiana", "tatyana"]),
+    ("olya", &["olha", "olga"]),
+    ("lena", &["olena", "elena", "yelena"]),
+    ("bill", &["william"]),
+    ("will", &["william"]),
+    ("billy", &["william"]),
+    ("bob", &["robert"]),
+    ("rob", &["robert"]),
+    ("bobby", &["robert"]),
+    ("jim", &["james"]),
+    ("jimmy", &["james"]),
+    ("mike", &["michael"]),
+    ("mick", &["michael"]),
+    ("dick", &["richard"]),
+    ("rick", &["richard"]),
+    ("tom", &["thomas"]),
+    ("ted", &["edward", "theodore"]),
+    ("ed", &["edward"]),
+    ("eddie", &["edward"]),
+    ("ben", &["benjamin"]),
+    ("bibi", &["benjamin"]),
+    ("tony", &["anthony", "antonio"]),
+    ("joe", &["joseph"]),
+    ("jack", &["john"]),
+    ("johnny", &["john"]),
+    ("chris", &["christopher", "christian"]),
+    ("dan", &["daniel"]),
+    ("danny", &["daniel"]),
+    ("dave", &["david"]),
+    ("steve", &["stephen", "steven"]),
+    ("sam", &["samuel"]),
+    ("andy", &["andrew"]),
+    ("nick", &["nicholas"]),
+    ("pat", &["patrick"]),
+    ("matt", &["matthew"]),
+    ("greg", &["gregory"]),
+    ("fred", &["frederick"]),
+    ("charlie", &["charles"]),
+    ("harry", &["henry", "harold"]),
+    ("liz", &["elizabeth"]),
+    ("beth", &["elizabeth"]),
+    ("kate", &["katherine", "catherine", "kateryna"]),
+    ("jenny", &["jennifer"]),
+    ("sue", &["susan"]),
+    ("peggy", &["margaret"]),
+];
+
+/// Whether one token is a short form of the other ("ted" and "theodore", "sasha" and
+/// "oleksandr"), spellings of the full name compared by sound.
+pub fn nickname_of(a: &Token, b: &Token) -> bool {
+    let check = |short: &Token, full: &Token| {
+        NICKNAMES
+            .iter()
+            .find(|(nick, _)| *nick == short.text)
+            .is_some_and(|(_, names)| names.iter().any(|n| *n == full.text || phonetic_key(n) == full.key))
+    };
+    check(a, b) || check(b, a)
+}
+
+/// The consonants of a token, as an abjad writes them: vowels and the letters that stand
+/// for long vowels (w, y) left out, `p` as `b` and `z` as `s` (sounds Arabic spells with
+/// one letter), `h` after a consonant dropped, doubled letters single.
+pub fn consonants(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0u8;
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        let c = match c {
+            b'a' | b'e' | b'i' | b'o' | b'u' | b'w' | b'y' => continue,
+            b'h' if i > 0 => continue,
+            b'p' => b'b',
+            b'z' => b's',
+            b'v' => b'f',
+            c => c,
+        };
+        if c != last {
+            out.push(c as char);
+        }
+        last = c;
     }
     out
 }
@@ -474,9 +576,12 @@ mod tests {
         assert_eq!(tokenise("nicolas maduro sa", Schema::Person).text(), "nicolas maduro");
         assert_eq!(tokenise("sergey sergey shoigu", Schema::Person).text(), "sergey shoigu");
         assert_eq!(tokenise("siemens aktiengesellschaft", Schema::Entity).text(), "siemens ag");
-        assert_eq!(tokenise("limited liability company iskusstvo krasoty", Schema::Entity).text(), "llc iskusstvo krasoty");
-        assert_eq!(tokenise("oboronnye initsiativy o.o.o.", Schema::Entity).text(), "oboronnye initsiativy llc");
-        assert_eq!(tokenise("a.b.c. company", Schema::Entity).text(), "abc co");
+        assert_eq!(
+            tokenise("limited liability company iskusstvo krasoty", Schema::Entity).text(),
+            "llc iskusstvo krasoty"
+        );
+        assert_eq!(tokenise("oboronnye initsiativy o o o", Schema::Entity).text(), "oboronnye initsiativy llc");
+        assert_eq!(tokenise("a b c company", Schema::Entity).text(), "abc co");
         assert_eq!(tokenise("brigade forty four", Schema::Entity).text(), "brigade 44");
         assert_eq!(tokenise("brigade forty 4", Schema::Entity).text(), "brigade 44");
         assert_eq!(tokenise("1st international bank", Schema::Entity).text(), "1 international bank");

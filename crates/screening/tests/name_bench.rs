@@ -23,7 +23,11 @@ fn run(filter: impl Fn(&str) -> bool) -> Outcome {
         if !filter(schema) {
             continue;
         }
-        let subject = |name: &str| Subject { schema: Schema::from_ftm(schema), names: vec![name.to_owned()], ..Subject::default() };
+        let subject = |name: &str| Subject {
+            schema: Schema::from_ftm(schema),
+            names: vec![name.to_owned()],
+            ..Subject::default()
+        };
         let c = compare(&Prepared::new(&subject(name1)), &Prepared::new(&subject(name2)));
         match (c.matched, truth) {
             (true, true) => o.tp += 1,
@@ -49,9 +53,14 @@ fn public_benchmark() {
     let all = run(|_| true);
     assert_eq!(all.tp + all.fp + all.fn_ + all.tn, 826);
     let (p, r, f1) = figures(&all);
-    println!("all: precision {p:.3} recall {r:.3} F1 {f1:.3} (tp {} fp {} fn {} tn {})", all.tp, all.fp, all.fn_, all.tn);
+    println!(
+        "all: precision {p:.3} recall {r:.3} F1 {f1:.3} (tp {} fp {} fn {} tn {})",
+        all.tp, all.fp, all.fn_, all.tn
+    );
     let persons = run(|s| s == "Person");
     let (pp, pr, pf) = figures(&persons);
     println!("persons: precision {pp:.3} recall {pr:.3} F1 {pf:.3}");
-    assert!(f1 >= 0.0, "F1 {f1:.3}");
+    // The targets, which the reference matcher of OpenSanctions misses (F1 0.796,
+    // recall 0.835): a change to the matcher that drops below them fails here.
+    assert!(f1 >= 0.85 && r >= 0.85, "precision {p:.3} recall {r:.3} F1 {f1:.3}");
 }
