@@ -183,6 +183,12 @@ pub enum Command {
         /// Possible hits found.
         flags: Vec<Flag>,
     },
+    /// A watchlist changed and screening again found possible hits on an open case, which
+    /// goes back to vetting hold (any recommendation lapses).
+    Rescreen {
+        /// Every flag now standing: the earlier ones and the new hits.
+        flags: Vec<Flag>,
+    },
     /// A vetting officer finds the hits do not apply.
     ClearVetting {
         /// Why (kept in the history).
@@ -264,6 +270,7 @@ impl Command {
         match self {
             Command::BeginScreening => "begin_screening",
             Command::CompleteScreening { .. } => "complete_screening",
+            Command::Rescreen { .. } => "rescreen",
             Command::ClearVetting { .. } => "clear_vetting",
             Command::ConfirmVetting { .. } => "confirm_vetting",
             Command::RequestInfo { .. } => "request_info",
@@ -285,6 +292,7 @@ impl Command {
         Some(match self {
             Command::BeginScreening
             | Command::CompleteScreening { .. }
+            | Command::Rescreen { .. }
             | Command::AnswerInfo { .. }
             | Command::Withdraw { .. } => {
                 return None;
@@ -348,6 +356,11 @@ impl Command {
                 }
             }
             Command::BeginScreening | Command::CompleteScreening { .. } => {}
+            Command::Rescreen { flags } => {
+                if flags.is_empty() {
+                    e.add("flags", "a re-screening without hits changes nothing");
+                }
+            }
         }
         e.into_result(())
     }
@@ -435,6 +448,13 @@ pub fn decide(
             let to = if flags.is_empty() { S::MissionReview } else { S::VettingHold };
             (to, json!({ "flags": flags }))
         }
+        (
+            S::MissionReview | S::InfoRequested | S::InterviewScheduled | S::Interviewed | S::Recommended | S::Approved,
+            Command::Rescreen { flags },
+        ) => {
+            recommendation = None;
+            (S::VettingHold, json!({ "flags": flags }))
+        }
         (S::VettingHold, Command::ClearVetting { reason }) => (S::MissionReview, json!({ "reason": reason.trim() })),
         (S::VettingHold, Command::ConfirmVetting { reason }) => (S::Rejected, json!({ "reason": reason.trim() })),
         (S::MissionReview, Command::RequestInfo { message }) => {
@@ -500,7 +520,9 @@ fn four_eyes(case: &CaseStatus, actor: &Actor) -> Result<(), DomainError> {
 /// out-of-scope actor learns nothing about the case's state.
 fn authorise_actor(case: &CaseStatus, actor: &Actor, command: &Command) -> Result<(), DomainError> {
     match (actor, command) {
-        (Actor::System, Command::BeginScreening | Command::CompleteScreening { .. }) => Ok(()),
+        (Actor::System, Command::BeginScreening | Command::CompleteScreening { .. } | Command::Rescreen { .. }) => {
+            Ok(())
+        }
         (Actor::Applicant(id), Command::AnswerInfo { .. } | Command::Withdraw { .. }) => {
             if *id == case.id {
                 Ok(())
@@ -560,6 +582,24 @@ mod tests {
         c.recommended_by = t.recommendation.map(|r| r.0);
         c.recommendation = t.recommendation.map(|r| r.1);
         Ok(())
+    }
+
+    #[test]
+    fn rescreening_sends_open_cases_back_to_vetting_hold() {
+        let hit = || Command::Rescreen { flags: vec![Flag::underage(17, 18, "2022-03-01")] };
+        let mut c = case(State::Recommended);
+        c.recommended_by = Some(StaffId::from_random([1; 16]));
+        c.recommendation = Some(Recommendation::Approve);
+        apply(&mut c, &Actor::System, &hit()).unwrap();
+        assert_eq!((c.state, c.recommendation), (State::VettingHold, None));
+        for closed in [State::Submitted, State::Screening, State::VettingHold, State::Authorised, State::Rejected] {
+            let err = apply(&mut case(closed), &Actor::System, &hit()).unwrap_err();
+            assert!(matches!(err, DomainError::IllegalTransition { .. }), "{closed:?}: {err:?}");
+        }
+        let err = apply(&mut case(State::MissionReview), &staff(Role::VettingOfficer, 3), &hit()).unwrap_err();
+        assert_eq!(err, DomainError::Forbidden);
+        let err = apply(&mut case(State::MissionReview), &Actor::System, &Command::Rescreen { flags: vec![] });
+        assert!(matches!(err, Err(DomainError::Invalid(_))), "{err:?}");
     }
 
     #[test]
@@ -656,6 +696,7 @@ mod tests {
             Just(Command::BeginScreening),
             Just(Command::CompleteScreening { flags: vec![] }),
             Just(Command::CompleteScreening { flags: vec![Flag::underage(17, 18, "2022-03-01")] }),
+            Just(Command::Rescreen { flags: vec![Flag::underage(17, 18, "2022-03-01")] }),
             Just(Command::ClearVetting { reason: "r".into() }),
             Just(Command::ConfirmVetting { reason: "r".into() }),
             Just(Command::RequestInfo { message: "m".into() }),

@@ -80,10 +80,20 @@ impl Role {
                     | P::CaseRevoke
                     | P::MissionsRead
             ),
-            Role::VettingOfficer => matches!(permission, P::VettingRead | P::VettingResolve | P::MissionsRead),
+            Role::VettingOfficer => {
+                matches!(permission, P::VettingRead | P::VettingResolve | P::MissionsRead | P::WatchlistsRead)
+            }
             Role::BorderOfficer | Role::ReceptionOfficer | Role::RecordsOfficer => false,
             Role::Auditor => matches!(permission, P::AuditRead | P::StatsRead | P::MissionsRead),
-            Role::Admin => matches!(permission, P::StaffManage | P::MissionsManage | P::MissionsRead | P::StatsRead),
+            Role::Admin => matches!(
+                permission,
+                P::StaffManage
+                    | P::MissionsManage
+                    | P::MissionsRead
+                    | P::StatsRead
+                    | P::WatchlistsRead
+                    | P::WatchlistsManage
+            ),
         }
     }
 }
@@ -126,6 +136,10 @@ pub enum Permission {
     AuditRead,
     /// Read aggregate statistics.
     StatsRead,
+    /// See which watchlists are loaded, and what was skipped.
+    WatchlistsRead,
+    /// Reload the watchlists.
+    WatchlistsManage,
 }
 
 #[cfg(test)]

@@ -19,6 +19,11 @@ pub enum FlagKind {
     CriminalRecordDeclared,
     /// Another application carries the same passport.
     DuplicatePassport,
+    /// The applicant may be a person on a watchlist.
+    Watchlist,
+    /// The applicant may be the same person as in another application (name and date of
+    /// birth, across missions and spellings).
+    PossibleDuplicate,
 }
 
 /// One possible hit, with the explanation shown to the vetting officer.

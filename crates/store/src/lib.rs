@@ -572,6 +572,20 @@ pub trait Store: Send + Sync + 'static {
     /// Other cases with the same passport index.
     async fn passport_matches(&self, passport_index: &str, except: ApplicationId) -> Result<Vec<PassportMatch>>;
 
+    /// Replaces the blind screening keys of each application (keyed hashes of its name
+    /// tokens and date of birth), in one transaction.
+    async fn put_screening_keys(&self, keys: &[(ApplicationId, Vec<i64>)]) -> Result<()>;
+
+    /// Applications other than `except`, neither withdrawn nor destroyed, that share at
+    /// least `min_shared` of `keys`: most shared first, at most `limit`.
+    async fn screening_candidates(
+        &self,
+        keys: &[i64],
+        except: ApplicationId,
+        min_shared: u32,
+        limit: u32,
+    ) -> Result<Vec<ApplicationId>>;
+
     /// Seals a document's bytes under a fresh key of its own, bound to the document id, and
     /// seals that key under the mission's current data key. Only the store holds keys: this is
     /// the one way to seal a document.

@@ -1972,6 +1972,66 @@ macro_rules! impl_store {
                     sql::collect(rows, sql::PassportMatchRow::into_match)
                 }
 
+                async fn put_screening_keys(&self, keys: &[(ApplicationId, Vec<i64>)]) -> Result<()> {
+                    if keys.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.begin().await?;
+                    for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM screening_keys WHERE application_id IN (");
+                        let mut ids = q.separated(", ");
+                        for (id, _) in chunk {
+                            ids.push_bind(id.to_string());
+                        }
+                        q.push(")");
+                        q.build().execute(&mut *tx).await.map_err(store_error)?;
+                    }
+                    let mut rows: Vec<(i64, String)> = keys
+                        .iter()
+                        .flat_map(|(id, ks)| ks.iter().map(move |k| (*k, id.to_string())))
+                        .collect();
+                    // One order for every writer, and each pair once.
+                    rows.sort_unstable();
+                    rows.dedup();
+                    for chunk in rows.chunks(sql::ROWS_PER_STATEMENT * 4) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO screening_keys (key, application_id) ");
+                        q.push_values(chunk, |mut row, (key, id)| {
+                            row.push_bind(*key).push_bind(id.clone());
+                        });
+                        q.push(" ON CONFLICT DO NOTHING");
+                        q.build().execute(&mut *tx).await.map_err(store_error)?;
+                    }
+                    tx.commit().await.map_err(store_error)
+                }
+
+                async fn screening_candidates(
+                    &self,
+                    keys: &[i64],
+                    except: ApplicationId,
+                    min_shared: u32,
+                    limit: u32,
+                ) -> Result<Vec<ApplicationId>> {
+                    if keys.is_empty() || limit == 0 {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT k.application_id FROM screening_keys k JOIN applications a ON a.id = k.application_id \
+                         WHERE k.key IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for key in keys {
+                        list.push_bind(*key);
+                    }
+                    q.push(") AND k.application_id <> ");
+                    q.push_bind(except.to_string());
+                    q.push(" AND a.state <> 'withdrawn' AND a.data_destroyed_at IS NULL GROUP BY k.application_id HAVING COUNT(*) >= ");
+                    q.push_bind(i64::from(min_shared));
+                    q.push(" ORDER BY COUNT(*) DESC, k.application_id LIMIT ");
+                    q.push_bind(i64::from(limit));
+                    let ids: Vec<String> = q.build_query_scalar().fetch_all(self.reader()).await.map_err(store_error)?;
+                    ids.iter().map(|id| sql::application_id(id)).collect()
+                }
+
                 async fn seal_document(
                     &self,
                     mission: &MissionId,
@@ -2409,6 +2469,14 @@ macro_rules! impl_store {
                     .await
                     .map_err(store_error)?
                     .rows_affected();
+                    sqlx::query(
+                        "DELETE FROM screening_keys WHERE application_id IN \
+                         (SELECT id FROM applications WHERE mission_id = $1 AND data_destroyed_at IS NULL)",
+                    )
+                    .bind(m)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
                     sqlx::query(sql::MARK_DESTROYED)
                         .bind(sql::millis(audit.at))
                         .bind(m)

@@ -32,6 +32,7 @@ contract!(
     cases_pages_sorts_filters_and_counts,
     pending_screening_is_oldest_first,
     passport_matches_skip_self_and_withdrawn,
+    screening_keys_find_applications_sharing_enough_of_them,
     state_counts_group_by_mission_and_state,
     audit_events_are_ordered_without_gaps,
     recent_audit_events_are_counted_per_object,
@@ -469,6 +470,31 @@ async fn passport_matches_skip_self_and_withdrawn(db: &Db) {
     let from_b: Vec<_> = db.store().passport_matches("same", b.id).await.unwrap().into_iter().map(|m| m.id).collect();
     assert_eq!(from_b, [a.id]);
     assert!(db.store().passport_matches("unknown", a.id).await.unwrap().is_empty());
+}
+
+async fn screening_keys_find_applications_sharing_enough_of_them(db: &Db) {
+    put_missions(db).await;
+    let s = db.store();
+    let a = submit(db, "gb-london", 0, "a").await;
+    let b = submit(db, "pl-warsaw", 1, "b").await;
+    let c = submit(db, "gb-london", 2, "c").await;
+    let gone = submit(db, "gb-london", 3, "d").await;
+    s.put_screening_keys(&[(a.id, vec![1, 2, 3]), (b.id, vec![1, 2, 9]), (c.id, vec![3, 7]), (gone.id, vec![1, 2, 3])])
+        .await
+        .unwrap();
+    act(db, gone.id, &Actor::Applicant(gone.id), &Command::Withdraw { reason: None }, 4).await.unwrap();
+    // Most shared first; never itself; withdrawn cases are not candidates.
+    assert_eq!(s.screening_candidates(&[1, 2, 3], a.id, 1, 10).await.unwrap(), [b.id, c.id]);
+    assert_eq!(s.screening_candidates(&[1, 2, 3], a.id, 2, 10).await.unwrap(), [b.id]);
+    assert_eq!(s.screening_candidates(&[1, 2, 3], a.id, 1, 1).await.unwrap(), [b.id]);
+    assert!(s.screening_candidates(&[], a.id, 1, 10).await.unwrap().is_empty());
+    // Writing keys again replaces them (and writing the same twice is harmless).
+    s.put_screening_keys(&[(b.id, vec![9, 10]), (b.id, vec![9, 10])]).await.unwrap();
+    assert_eq!(s.screening_candidates(&[1, 2, 3], a.id, 1, 10).await.unwrap(), [c.id]);
+    // Destroyed data leaves no keys behind.
+    s.shred_mission(&c.mission, &audit("mission.shred", "mission:gb-london")).await.unwrap();
+    assert!(s.screening_candidates(&[3, 7], b.id, 1, 10).await.unwrap().is_empty());
+    assert_eq!(s.screening_candidates(&[9], a.id, 1, 10).await.unwrap(), [b.id]);
 }
 
 async fn state_counts_group_by_mission_and_state(db: &Db) {
