@@ -11,6 +11,7 @@ mod demo;
 mod documents;
 mod keys;
 mod keys_cmd;
+mod screen_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +103,16 @@ enum Cmd {
         /// Mark cookies Secure (when served over HTTPS, e.g. behind a TLS proxy).
         #[arg(long, env = "LEGION_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Directory of watchlist files (FollowTheMoney JSON lines, UN XML, CSV) screening
+        /// checks against; reloaded on SIGHUP and when the files change. Default:
+        /// DATA_DIR/watchlists.
+        #[arg(long, env = "LEGION_WATCHLISTS")]
+        watchlists: Option<PathBuf>,
+    },
+    /// Screening: score name pairs, screen people against watchlists.
+    Screen {
+        #[command(subcommand)]
+        command: screen_cmd::ScreenCmd,
     },
     /// Applies database migrations and exits.
     Migrate {
@@ -259,7 +270,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Cmd::Serve { db, listen, demo, secure_cookies } => serve(db, listen, demo, secure_cookies).await,
+        Cmd::Serve { db, listen, demo, secure_cookies, watchlists } => {
+            let watchlists = watchlists.unwrap_or_else(|| db.data_dir.join("watchlists"));
+            serve(db, listen, demo, secure_cookies, watchlists).await
+        }
+        Cmd::Screen { command } => screen_cmd::run(command),
         Cmd::Migrate { db } => {
             db.open().await?;
             println!("migrations applied to {}", redact(&db.url()));
@@ -285,9 +300,15 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool) -> Result<()> {
+async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool, watchlists: PathBuf) -> Result<()> {
     let store = db.open().await?;
-    let state = state_for(&db, store, WebConfig { secure_cookies, ..WebConfig::default() })?;
+    let config = WebConfig { secure_cookies, watchlist_dir: Some(watchlists.clone()), ..WebConfig::default() };
+    let state = state_for(&db, store, config)?;
+    // Screening without the lists it was given would miss listed people: refuse to start.
+    legion_web::service::reload_watchlists(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (directory {})", watchlists.display()))?;
+    spawn_reload_on_hangup(state.clone());
     if demo {
         demo::seed(&state, &db.data_dir).await?;
     } else if state.store.missions().await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
@@ -304,6 +325,21 @@ async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool)
         })
         .await?;
     Ok(())
+}
+
+/// Reloads the watchlists on `SIGHUP`, as daemons reload their configuration.
+fn spawn_reload_on_hangup(state: AppState) {
+    tokio::spawn(async move {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; watchlists reload when their files change");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            if let Err(e) = legion_web::service::reload_watchlists(&state).await {
+                tracing::warn!(error = %e, "watchlist reload failed; the previous lists stay in use");
+            }
+        }
+    });
 }
 
 async fn users(command: UsersCmd) -> Result<()> {

@@ -199,11 +199,37 @@ fn pairs() -> Vec<(usize, usize)> {
     (0..SUBMISSIONS).step_by(PAIR_EVERY).map(|n| (n, n + 1)).collect()
 }
 
-/// One application from the UK; `n` makes its name (and, but for pairs, its passport) its own.
+/// Given and family names combined into one applicant per submission: two submissions share
+/// at most one of them, so screening takes none for the same person applying twice.
+const GIVEN: [&str; 16] = [
+    "Oliver", "Amelia", "Lukas", "Sofia", "Mateusz", "Erik", "Noah", "Isabel", "Tomas", "Hannah", "Pieter", "Aiko",
+    "Liam", "Freya", "Dmitri", "Grace",
+];
+const FAMILY: [&str; 16] = [
+    "Bennett",
+    "Clarke",
+    "Hoffmann",
+    "Kowalczyk",
+    "Zielinski",
+    "Lindqvist",
+    "Fitzgerald",
+    "Moreno",
+    "Novak",
+    "Okafor",
+    "Tanaka",
+    "Gallagher",
+    "Johansen",
+    "Petrauskas",
+    "Dubois",
+    "Horvath",
+];
+
+/// One application from the UK; `n` makes its applicant (and, but for pairs, its passport)
+/// its own.
 fn application(n: usize) -> Value {
-    let letters: String = n.to_string().bytes().map(|d| char::from(b'a' + (d - b'0'))).collect();
+    assert!(n < GIVEN.len() * FAMILY.len(), "more submissions than distinct applicants");
     json!({
-        "given_names": "Scaleqx", "family_name": format!("Out{letters}"), "date_of_birth": "1988-03-04",
+        "given_names": GIVEN[n % GIVEN.len()], "family_name": FAMILY[n / GIVEN.len()], "date_of_birth": "1988-03-04",
         "nationality": "GB", "country_of_residence": "GB", "passport_number": format!("TS{:07}", 1_000_000 + passport_of(n)),
         "passport_expiry": "2036-01-01", "email": "two.servers@example.net", "languages": ["English"],
         "travel": {"departure_country": "PL", "departure_city": "Lviv", "earliest_date": "2036-01-01", "group_travel": false},

@@ -43,6 +43,9 @@ pub enum AppError {
     /// The service cannot take the request now.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A watchlist file cannot be read; the lists in use are unchanged.
+    #[error("watchlist unreadable: {0}")]
+    WatchlistUnreadable(String),
     /// The database cannot take the request now: its disk is full, it is read-only, or the
     /// connection is lost. Clients are told so, to wait rather than to report a bug.
     #[error("storage unavailable: {0}")]
@@ -56,7 +59,7 @@ impl AppError {
     /// HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::WatchlistUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -85,6 +88,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Gone => "gone",
             AppError::Unavailable(_) => "unavailable",
+            AppError::WatchlistUnreadable(_) => "watchlist_unreadable",
             AppError::StorageUnavailable(_) => "storage_unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -101,6 +105,9 @@ impl AppError {
             AppError::PayloadTooLarge => "The request body is too large.".into(),
             AppError::Gone => "The personal data of this record was destroyed under the retention rules.".into(),
             AppError::Unavailable(_) => "The service cannot take this request right now; try again shortly.".into(),
+            AppError::WatchlistUnreadable(m) => {
+                format!("The watchlists were not reloaded; the lists in use are unchanged. {m}")
+            }
             AppError::StorageUnavailable(_) => {
                 "Storage is full or unavailable right now, so this request could not be completed; try again later."
                     .into()

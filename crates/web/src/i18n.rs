@@ -1008,6 +1008,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("flag.nationality", "Excluded nationality", "Виключене громадянство"),
     ("flag.criminal_record_declared", "Criminal record not declared clean", "Не заявлено про відсутність судимості"),
     ("flag.duplicate_passport", "Passport used in another application", "Паспорт є в іншій заяві"),
+    ("flag.watchlist", "Possible watchlist match", "Можливий збіг зі списком спостереження"),
+    (
+        "flag.possible_duplicate",
+        "Possibly the same person as another application",
+        "Можливо, та сама особа, що й в іншій заяві",
+    ),
     ("vetcase.title", "Screening review {}", "Перевірка безпеки {}"),
     (
         "vetcase.scope",

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod openapi;
 pub mod routes;
 pub mod service;
+pub mod watchlists;
 
 mod api;
 mod i18n;
@@ -90,6 +91,11 @@ pub struct WebConfig {
     pub max_concurrent_uploads: usize,
     /// Submissions stored per transaction at most (group commit; see [`intake`]).
     pub max_batch: usize,
+    /// The directory of watchlist files (FollowTheMoney JSON lines, UN XML, CSV); `None`:
+    /// screening uses no watchlists.
+    pub watchlist_dir: Option<std::path::PathBuf>,
+    /// How often the watchlist files are checked for changes.
+    pub watchlist_poll: Duration,
 }
 
 impl Default for WebConfig {
@@ -105,6 +111,8 @@ impl Default for WebConfig {
             max_documents_per_case: 20,
             max_concurrent_uploads: 8,
             max_batch: 512,
+            watchlist_dir: None,
+            watchlist_poll: Duration::from_secs(30),
         }
     }
 }
@@ -139,6 +147,8 @@ pub struct Inner {
     pub uploads: Arc<Semaphore>,
     /// The group-commit writer of submissions.
     pub intake: intake::Intake,
+    /// The watchlists screening checks against.
+    pub watchlists: watchlists::Watchlists,
     /// Missions as last read, for routing submissions (see [`AppState::routing_missions`]).
     missions: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<legion_domain::Mission>>)>>,
 }
@@ -163,6 +173,7 @@ impl AppState {
     ) -> Self {
         let uploads = Arc::new(Semaphore::new(config.max_concurrent_uploads));
         let intake = intake::Intake::new(config.max_batch);
+        let watchlists = watchlists::Watchlists::new(config.watchlist_dir.clone());
         Self(Arc::new(Inner {
             store,
             documents,
@@ -176,6 +187,7 @@ impl AppState {
             metrics: ops::metrics_handle(),
             uploads,
             intake,
+            watchlists,
             missions: std::sync::Mutex::new(None),
         }))
     }

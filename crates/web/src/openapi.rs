@@ -18,7 +18,7 @@ use crate::api::{admin, applications, cases, documents, session};
         cases::recommend, cases::approve, cases::reject, cases::return_to_review, cases::authorise, cases::revoke,
         cases::vetting_queue, cases::vetting_case, cases::vetting_clear, cases::vetting_confirm,
         admin::missions, admin::put_mission, admin::list_staff, admin::create_staff, admin::disable_staff,
-        admin::audit_log, admin::stats,
+        admin::audit_log, admin::stats, admin::watchlists, admin::reload_watchlists,
     ),
     components(schemas(legion_domain::State, legion_domain::Role, legion_domain::screening::FlagKind)),
     modifiers(&Security),

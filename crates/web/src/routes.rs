@@ -105,6 +105,8 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/staff/{username}/disable", Staff(P::StaffManage), post(admin::disable_staff)),
         r(M::GET, "/api/v1/audit", Staff(P::AuditRead), get(admin::audit_log)),
         r(M::GET, "/api/v1/stats", Staff(P::StatsRead), get(admin::stats)),
+        r(M::GET, "/api/v1/watchlists", Staff(P::WatchlistsRead), get(admin::watchlists)),
+        r(M::POST, "/api/v1/watchlists/reload", Staff(P::WatchlistsManage), post(admin::reload_watchlists)),
     ];
     routes.extend(pages::routes());
     routes

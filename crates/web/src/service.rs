@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use legion_domain::lifecycle::decide;
 use legion_domain::lifecycle::{State, Transition};
-use legion_domain::screening::{Flag, duplicate_flag, policy_flags};
+use legion_domain::screening::{Flag, FlagKind, duplicate_flag, policy_flags};
 use legion_domain::{
     Actor, ApplicantDetails, ApplicationId, Command, CountryCode, FieldErrors, MissionId, PassportNumber, Reference,
     route,
@@ -332,7 +332,7 @@ fn decide_command(
         .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
     let transition = decide(&record.status(), actor, &command, policy, now)?;
     let flags = match command {
-        Command::CompleteScreening { flags } => Some(flags),
+        Command::CompleteScreening { flags } | Command::Rescreen { flags } => Some(flags),
         _ => None,
     };
     let audit = AuditEvent {
@@ -451,6 +451,10 @@ async fn screen_batch(
         }
     }
     claimed.extend(execute_claimed(state, begin).await?);
+    // Blind keys first, so that cases screened together find each other too.
+    let keys: Vec<(ApplicationId, Vec<i64>)> =
+        claimed.iter().map(|r| (r.id, screening_keys(state, &r.details))).collect();
+    state.store.put_screening_keys(&keys).await?;
     let mut screened = 0;
     for attempt in 1..=COMPLETE_TRIES {
         let mut complete = Vec::with_capacity(claimed.len());
@@ -481,7 +485,8 @@ async fn screen_batch(
     Ok(screened)
 }
 
-/// What screening finds about a case: policy gates and exact passport duplicates.
+/// What screening finds about a case: policy gates, watchlist hits, the same passport in
+/// another application, and the same person applying again under another spelling.
 async fn screening_flags(state: &AppState, record: &ApplicationRecord) -> Result<Vec<Flag>, AppError> {
     let submitted_on = record.submitted_at.date_naive();
     let policy = state
@@ -490,17 +495,203 @@ async fn screening_flags(state: &AppState, record: &ApplicationRecord) -> Result
         .or_else(|| state.policies.in_force(submitted_on))
         .ok_or_else(|| AppError::Internal(format!("unknown policy version {}", record.policy_version)))?;
     let mut flags: Vec<Flag> = policy_flags(&record.details, policy, submitted_on);
+    flags.extend(watchlist_flags(&state.watchlists.current(), &record.details));
+    let mut seen = std::collections::HashSet::new();
     for m in state.store.passport_matches(&passport_index(state, &record.details), record.id).await? {
+        seen.insert(m.id);
         flags.push(duplicate_flag(m.reference.as_str(), m.mission.as_str()));
     }
+    flags.extend(possible_duplicates(state, record, &seen).await?);
     Ok(flags)
+}
+
+/// The applicant as screening compares them: the name as in the passport and in its
+/// original script, date of birth, nationality.
+pub fn applicant_subject(details: &ApplicantDetails) -> legion_screening::Subject {
+    let mut names = vec![details.full_name()];
+    names.extend(details.native_name.iter().filter(|n| !n.trim().is_empty()).cloned());
+    legion_screening::Subject {
+        schema: legion_screening::Schema::Person,
+        names,
+        birth_dates: vec![legion_screening::PartialDate::from_date(details.date_of_birth)],
+        nationalities: vec![details.nationality.as_str().to_owned()],
+    }
+}
+
+/// Watchlist hits for an applicant, with the matcher's explanation.
+pub fn watchlist_flags(lists: &crate::watchlists::Loaded, details: &ApplicantDetails) -> Vec<Flag> {
+    lists
+        .screen(&applicant_subject(details))
+        .into_iter()
+        .map(|hit| {
+            let listed = lists.index.entry(hit.position);
+            let name = listed.subject.names.first().map_or("", String::as_str);
+            Flag {
+                kind: FlagKind::Watchlist,
+                explanation: hit.comparison.explanation,
+                basis: format!("{} \u{2014} {name}", hit.entry_id),
+            }
+        })
+        .collect()
+}
+
+/// The blind screening keys of an applicant: keyed hashes of the sound of each name token
+/// and of the date of birth. The store holds these, never the names.
+pub fn screening_keys(state: &AppState, details: &ApplicantDetails) -> Vec<i64> {
+    let subject = applicant_subject(details);
+    let mut values: Vec<Vec<u8>> = legion_screening::index::blocking_keys(&subject)
+        .into_iter()
+        .map(|k| [b"name\0".as_slice(), k.as_bytes()].concat())
+        .collect();
+    values.push([b"born\0".as_slice(), details.date_of_birth.to_string().as_bytes()].concat());
+    let mut keys: Vec<i64> = values
+        .iter()
+        .map(|v| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+            mac.update(b"screening\0");
+            mac.update(v);
+            let digest = mac.finalize().into_bytes();
+            i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Candidates that share at least this many blind keys (a name token and the date of birth,
+/// or two name tokens) are compared in full.
+const DUPLICATE_MIN_SHARED: u32 = 2;
+
+/// At most this many candidates are compared per case, those sharing most keys first.
+const DUPLICATE_CANDIDATES: u32 = 20;
+
+/// Other applications that are possibly the same person: found through the blind keys,
+/// decided by comparing names, date of birth and nationality.
+async fn possible_duplicates(
+    state: &AppState,
+    record: &ApplicationRecord,
+    already: &std::collections::HashSet<ApplicationId>,
+) -> Result<Vec<Flag>, AppError> {
+    let keys = screening_keys(state, &record.details);
+    let ids = state.store.screening_candidates(&keys, record.id, DUPLICATE_MIN_SHARED, DUPLICATE_CANDIDATES).await?;
+    let me = legion_screening::score::Prepared::new(&applicant_subject(&record.details));
+    let mut flags = Vec::new();
+    for id in ids {
+        if already.contains(&id) {
+            continue;
+        }
+        let other = match state.store.case(id, &Scope::All).await {
+            Ok(Some(other)) => other,
+            Ok(None) | Err(StoreError::Shredded) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let c = legion_screening::score::compare(
+            &me,
+            &legion_screening::score::Prepared::new(&applicant_subject(&other.details)),
+        );
+        if c.matched {
+            flags.push(Flag {
+                kind: FlagKind::PossibleDuplicate,
+                explanation: c.explanation,
+                basis: format!("{} ({})", other.reference, other.mission),
+            });
+        }
+    }
+    Ok(flags)
+}
+
+/// States in which a new watchlist hit sends a case back to vetting hold.
+const RESCREENED: [State; 6] = [
+    State::MissionReview,
+    State::InfoRequested,
+    State::InterviewScheduled,
+    State::Interviewed,
+    State::Recommended,
+    State::Approved,
+];
+
+/// After the watchlists changed: screens every open case against them again, and sends
+/// those with a hit not already on record back to vetting hold. Returns how many went.
+pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
+    let lists = state.watchlists.current();
+    if lists.index.is_empty() {
+        return Ok(0);
+    }
+    let mut held = 0;
+    for open in RESCREENED {
+        // The ids first: cases leave the state as they are held, which would shift pages.
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        loop {
+            let query = legion_store::QueueQuery { state: Some(open), offset, limit: 200, ..Default::default() };
+            let page = state.store.cases(&Scope::All, &query).await?;
+            let n = u32::try_from(page.items.len()).unwrap_or(u32::MAX);
+            for record in page.items {
+                let known: std::collections::HashSet<&str> =
+                    record.flags.iter().filter(|f| f.kind == FlagKind::Watchlist).map(|f| f.basis.as_str()).collect();
+                let new: Vec<Flag> = watchlist_flags(&lists, &record.details)
+                    .into_iter()
+                    .filter(|f| !known.contains(f.basis.as_str()))
+                    .collect();
+                if !new.is_empty() {
+                    ids.push((record.id, new));
+                }
+            }
+            if n < 200 {
+                break;
+            }
+            offset += n;
+        }
+        for chunk in ids.chunks(50) {
+            let mut decided = Vec::with_capacity(chunk.len());
+            for (id, new) in chunk {
+                let Ok(Some(record)) = state.store.case(*id, &Scope::All).await else { continue };
+                if !RESCREENED.contains(&record.state) {
+                    continue;
+                }
+                let mut flags = record.flags.clone();
+                flags.extend(new.iter().cloned());
+                decided.push(decide_command(state, &Actor::System, record, Command::Rescreen { flags })?);
+            }
+            held += execute_claimed(state, decided).await?.len();
+        }
+    }
+    Ok(held)
+}
+
+/// Reloads the watchlists and re-screens open cases against them; for the reload triggers
+/// (start, `SIGHUP`, the admin API, files changed).
+pub async fn reload_watchlists(
+    state: &AppState,
+) -> Result<(std::sync::Arc<crate::watchlists::Loaded>, usize), AppError> {
+    let loaded = state.watchlists.reload(state.clock.now()).await.map_err(|e| match e {
+        crate::watchlists::LoadError::NotConfigured => AppError::Unavailable(e.to_string()),
+        e => AppError::WatchlistUnreadable(e.to_string()),
+    })?;
+    let entries: usize = loaded.files.iter().map(|f| f.entries).sum();
+    tracing::info!(files = loaded.files.len(), entries, generation = loaded.generation, "watchlists loaded");
+    let held = rescreen_open_cases(state).await?;
+    if held > 0 {
+        tracing::info!(held, "open cases sent back to vetting hold by the new watchlists");
+    }
+    Ok((loaded, held))
 }
 
 /// Runs the screening worker until the process ends: woken by each submission, and
 /// polling as a fallback.
 pub fn spawn_screening_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut lists_checked = tokio::time::Instant::now();
         loop {
+            if state.watchlists.configured() && lists_checked.elapsed() >= state.config.watchlist_poll {
+                lists_checked = tokio::time::Instant::now();
+                if state.watchlists.changed().await
+                    && let Err(e) = reload_watchlists(&state).await
+                {
+                    tracing::warn!(error = %e, "watchlist reload failed; the previous lists stay in use");
+                }
+            }
             match screen_pending(&state).await {
                 Ok(n) if n > 0 => tracing::debug!(screened = n, "screening pass"),
                 Ok(_) => {}

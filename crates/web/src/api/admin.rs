@@ -220,6 +220,55 @@ pub async fn stats(State(state): State<AppState>, _staff: CurrentStaff) -> Resul
     Ok(Json(state.store.state_counts().await?))
 }
 
+/// The watchlists in use.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchlistStatus {
+    /// When they were loaded; absent before the first load.
+    pub loaded_at: Option<DateTime<Utc>>,
+    /// Increases with each load.
+    pub generation: u64,
+    /// Entries in all files.
+    pub entries: usize,
+    /// Each file: entries, and what was skipped or dropped by reason.
+    pub files: Vec<crate::watchlists::ListFile>,
+    /// After a reload: open cases sent back to vetting hold by new hits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<usize>,
+}
+
+fn watchlist_status(loaded: &crate::watchlists::Loaded, held: Option<usize>) -> WatchlistStatus {
+    WatchlistStatus {
+        loaded_at: loaded.loaded_at,
+        generation: loaded.generation,
+        entries: loaded.index.len(),
+        files: loaded.files.clone(),
+        held,
+    }
+}
+
+/// The watchlists screening uses now.
+#[utoipa::path(get, path = "/api/v1/watchlists", tag = "admin", responses((status = 200, body = WatchlistStatus)))]
+pub async fn watchlists(State(state): State<AppState>, _staff: CurrentStaff) -> Json<WatchlistStatus> {
+    Json(watchlist_status(&state.watchlists.current(), None))
+}
+
+/// Reads the watchlist files again, without stopping screening (it uses the previous lists
+/// until the new ones are ready), and re-screens open cases against them. On a file that
+/// cannot be read, nothing changes and the answer says which file and why.
+#[utoipa::path(post, path = "/api/v1/watchlists/reload", tag = "admin",
+    responses((status = 200, body = WatchlistStatus),
+        (status = 422, description = "A file cannot be read as a watchlist: which, and why; nothing changed")))]
+pub async fn reload_watchlists(
+    State(state): State<AppState>,
+    staff: CurrentStaff,
+) -> Result<Json<WatchlistStatus>, AppError> {
+    let result = crate::service::reload_watchlists(&state).await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    state.store.append_audit(&staff.audit(&state, "watchlists.reload", "watchlists".into(), outcome)).await?;
+    let (loaded, held) = result?;
+    Ok(Json(watchlist_status(&loaded, Some(held))))
+}
+
 /// Parses a country list such as "PL, LT".
 pub fn parse_countries(s: &str) -> Result<Vec<CountryCode>, String> {
     s.split([',', ' '])

@@ -252,9 +252,10 @@ pub(crate) fn error_page(ctx: &Ctx, staff: Option<&CurrentStaff>, err: &AppError
         | AppError::Unauthenticated
         | AppError::PayloadTooLarge
         | AppError::UnsupportedMediaType(_) => ("error.internal.title", lang.t("error.internal.text").to_owned()),
-        AppError::Validation(_) | AppError::Conflict(_) | AppError::BadRequest(_) => {
-            ("error.internal.title", error_text(lang, err))
-        }
+        AppError::Validation(_)
+        | AppError::Conflict(_)
+        | AppError::BadRequest(_)
+        | AppError::WatchlistUnreadable(_) => ("error.internal.title", error_text(lang, err)),
     };
     if matches!(err, AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageUnavailable(_)) {
         tracing::warn!(error = %err, "page failed");
@@ -282,7 +283,10 @@ pub(crate) fn error_text(lang: Lang, err: &AppError) -> String {
         AppError::Conflict(m) if m.contains("recommendation is to reject") => "err.mismatch",
         AppError::Conflict(m) if m.contains("Idempotency-Key was already used") => "err.resent",
         AppError::Conflict(_) => "err.conflict",
-        AppError::BadRequest(_) | AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => "err.bad_request",
+        AppError::BadRequest(_)
+        | AppError::PayloadTooLarge
+        | AppError::UnsupportedMediaType(_)
+        | AppError::WatchlistUnreadable(_) => "err.bad_request",
         AppError::TooManyRequests(_) => "err.throttled",
         AppError::Unavailable(_) | AppError::StorageUnavailable(_) => "error.unavailable.text",
         AppError::Gone => "error.gone.text",

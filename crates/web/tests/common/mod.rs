@@ -124,6 +124,11 @@ impl TestApp {
     /// Starts a server on `backend` with missions gb-london (GB, IE), us-washington (US)
     /// and pl-warsaw (PL, regional), and the [`ACCOUNTS`].
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_, _| {}).await
+    }
+
+    /// [`TestApp::spawn`] with changed settings; `dir` is the test's own directory.
+    pub async fn spawn_with(backend: Backend, change: impl FnOnce(&mut WebConfig, &std::path::Path)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (url, pg) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("legion.db").display()), None),
@@ -142,7 +147,8 @@ impl TestApp {
         ] {
             store.put_mission(&m, &audit("mission.put")).await.unwrap();
         }
-        let config = WebConfig { screening_poll: Duration::from_millis(200), ..WebConfig::default() };
+        let mut config = WebConfig { screening_poll: Duration::from_millis(200), ..WebConfig::default() };
+        change(&mut config, dir.path());
         std::fs::create_dir_all(dir.path().join("documents")).unwrap();
         let documents = object_store::local::LocalFileSystem::new_with_prefix(dir.path().join("documents")).unwrap();
         let state = AppState::new(
@@ -244,13 +250,79 @@ impl TestApp {
     }
 }
 
-/// A valid application from someone living in `residence`.
+/// Given and family names the test applications are made of (Latin, Ukrainian Cyrillic),
+/// combined by passport number so that screening does not take two test applicants for one
+/// person applying twice.
+const GIVEN: &[(&str, &str)] = &[
+    ("Jan", "Ян"),
+    ("Oliver", "Олівер"),
+    ("Amelia", "Амелія"),
+    ("Lukas", "Лукас"),
+    ("Sofia", "Софія"),
+    ("Mateusz", "Матеуш"),
+    ("Erik", "Ерік"),
+    ("Noah", "Ной"),
+    ("Isabel", "Ізабель"),
+    ("Tomas", "Томаш"),
+    ("Hannah", "Ганна"),
+    ("Pieter", "Пітер"),
+    ("Aiko", "Айко"),
+    ("Liam", "Ліам"),
+    ("Freya", "Фрея"),
+    ("Dmitri", "Дмитро"),
+    ("Grace", "Грейс"),
+    ("Henrik", "Генрік"),
+    ("Ines", "Інес"),
+    ("Julien", "Жульєн"),
+    ("Kasia", "Кася"),
+    ("Marek", "Марек"),
+    ("Nora", "Нора"),
+    ("Oskar", "Оскар"),
+];
+const FAMILY: &[(&str, &str)] = &[
+    ("Kowalski", "Ковальський"),
+    ("Bennett", "Беннет"),
+    ("Clarke", "Кларк"),
+    ("Hoffmann", "Гофман"),
+    ("Marchetti", "Маркетті"),
+    ("Zielinski", "Зелінський"),
+    ("Lindqvist", "Ліндквіст"),
+    ("Fitzgerald", "Фіцджеральд"),
+    ("Moreno", "Морено"),
+    ("Novak", "Новак"),
+    ("Okafor", "Окафор"),
+    ("Vries", "Фріс"),
+    ("Tanaka", "Танака"),
+    ("Gallagher", "Галлахер"),
+    ("Johansen", "Йогансен"),
+    ("Petrauskas", "Петраускас"),
+    ("Dubois", "Дюбуа"),
+    ("Eriksen", "Еріксен"),
+    ("Fischer", "Фішер"),
+    ("Garcia", "Гарсія"),
+    ("Horvath", "Горват"),
+    ("Ivanauskas", "Іванаускас"),
+    ("Jensen", "Єнсен"),
+    ("Keller", "Келлер"),
+];
+
+/// A valid application from someone living in `residence`; the applicant (name, date of
+/// birth) is chosen by the passport number, so the same passport is the same person.
 pub fn application(residence: &str, passport: &str) -> Value {
+    let normalised: String =
+        passport.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+    let seed = normalised.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let pick = |n: u64, len: usize| usize::try_from(n % len as u64).unwrap();
+    let (given, given_native) = GIVEN[pick(seed, GIVEN.len())];
+    let (family, family_native) = FAMILY[pick(seed / 31, FAMILY.len())];
+    let native = format!("{given_native} {family_native}");
+    let born = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+        + chrono::Duration::days(i64::try_from(seed % 12_000).unwrap());
     json!({
-        "given_names": "Jan",
-        "family_name": "Kowalski",
-        "native_name": "Ян Ковальський",
-        "date_of_birth": "1988-06-15",
+        "given_names": given,
+        "family_name": family,
+        "native_name": native,
+        "date_of_birth": born.to_string(),
         "nationality": residence,
         "country_of_residence": residence,
         "passport_number": passport,

@@ -63,6 +63,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/staff/{username}/disable", "admin"),
     ("GET", "/api/v1/audit", "auditor"),
     ("GET", "/api/v1/stats", "auditor admin"),
+    ("GET", "/api/v1/watchlists", "vetting admin"),
+    ("POST", "/api/v1/watchlists/reload", "admin"),
     ("GET", "/", "*"),
     ("POST", "/apply", "*"),
     ("GET", "/status", "*"),

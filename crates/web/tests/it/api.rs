@@ -3,17 +3,6 @@
 use crate::common::{self, Backend, TestApp, application};
 use serde_json::{Value, json};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await } )*
-        }
-    };
-}
-
 on_both_backends!(
     submit_and_read_own_case,
     invalid_input_is_refused_field_by_field_and_stores_nothing,
@@ -127,7 +116,7 @@ async fn routing_follows_residence(backend: Backend) {
     assert_eq!(app.submit(&application("BR", "BR1234567")).await["mission"], "pl-warsaw");
 }
 
-async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+pub(crate) async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
     let r = c.post(url).json(&body).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))

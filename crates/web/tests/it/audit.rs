@@ -11,17 +11,6 @@ use legion_web::checkpoints::{AuditStatus, Checkpointer, Tick};
 
 use crate::common::{AUDIT_ORIGIN, Backend, TestApp};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await } )*
-        }
-    };
-}
-
 on_both_backends!(
     the_checkpointer_signs_every_n_events_from_the_stored_rows,
     the_checkpointer_refuses_to_sign_beside_a_forged_checkpoint,

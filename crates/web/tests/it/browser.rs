@@ -441,7 +441,18 @@ async fn save_queue_screenshot(app: &TestApp, b: &Browser, submitted: &[Value]) 
 /// Ukrainian form is Ukrainian; a wrong access code gets the neutral answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_explains_bad_input_in_both_languages() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config, dir| {
+        let lists = dir.join("watchlists");
+        std::fs::create_dir_all(&lists).unwrap();
+        std::fs::write(
+            lists.join("internal.csv"),
+            "id,name,aliases,birth_date,nationality\nW-1,Viktor Bout,Виктор Бут,1967-01-13,RU\n",
+        )
+        .unwrap();
+        config.watchlist_dir = Some(lists);
+    })
+    .await;
+    legion_web::service::reload_watchlists(&app.state).await.unwrap();
     let base = app.base.clone();
     let b = Browser::start().await;
 
@@ -530,8 +541,12 @@ async fn browser_explains_bad_input_in_both_languages() {
     let page = b.wait_for_text("Your application has been withdrawn.").await;
     assert!(page.contains("You withdrew your application") && !page.contains("Withdraw application"));
 
-    // A vetting officer sees screening data only and clears the hold.
+    // A vetting officer sees screening data only, with each hit explained, and clears the hold.
     let mut body = application("GB", "GB7770002");
+    body["given_names"] = json!("Viktor");
+    body["family_name"] = json!("But");
+    body["native_name"] = json!("Віктор Бут");
+    body["date_of_birth"] = json!("1967-01-13");
     body["passport_expiry"] = json!(day(800));
     body["travel"]["earliest_date"] = json!(day(20));
     body["declarations"]["no_criminal_record"] = json!(false);
@@ -543,6 +558,8 @@ async fn browser_explains_bad_input_in_both_languages() {
     b.click("a.ref-link").await;
     let page = b.wait_for_text("Possible hits").await;
     assert!(page.contains(held_ref) && page.contains("Criminal record not declared clean"));
+    assert!(page.contains("Possible watchlist match") && page.contains("internal.csv:W-1"), "{page}");
+    assert!(page.contains("viktor = viktor") && page.contains("date of birth 1967-01-13 on both"), "{page}");
     assert!(!page.contains("jan.kowalski@example.org") && !page.contains("GB7770002"), "no contact or passport data");
     b.fill("clear-reason", "Spent conviction for a minor offence; not relevant.").await;
     b.submit_action("clear").await;

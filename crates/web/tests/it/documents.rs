@@ -13,17 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{Backend, TestApp, application};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await } )*
-        }
-    };
-}
-
 on_both_backends!(
     uploads_are_sealed_and_staff_of_the_mission_download_them,
     refused_uploads_store_nothing,

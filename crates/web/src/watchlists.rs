@@ -1,0 +1,193 @@
+//! The watchlists screening checks applicants against: every FollowTheMoney JSON lines,
+//! UN consolidated-list XML or CSV file in one directory, indexed together. Reloaded
+//! without stopping the server (on `SIGHUP`, through the admin API, or when the files
+//! change); searches keep using the previous index until the new one is ready, and a file
+//! that fails to load keeps nothing from loading.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use legion_screening::import::{self, Summary};
+use legion_screening::index::Index;
+use legion_screening::{Entry, Subject};
+use serde::Serialize;
+
+/// How many records or values one reason covers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReasonCount {
+    /// Why (or, for other records, their kind).
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// One loaded file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ListFile {
+    /// File name within the watchlist directory; entry ids are prefixed with it.
+    pub file: String,
+    /// Entries indexed.
+    pub entries: usize,
+    /// Records skipped, by reason ("no usable name": 3).
+    pub skipped: Vec<ReasonCount>,
+    /// Values left out of entries, by reason.
+    pub dropped: Vec<ReasonCount>,
+    /// Records that name no party (sanction programmes, addresses), by kind.
+    pub other_records: Vec<ReasonCount>,
+}
+
+/// The lists as loaded at one moment.
+pub struct Loaded {
+    /// Every entry of every file, in one index.
+    pub index: Index,
+    /// The files, in name order.
+    pub files: Vec<ListFile>,
+    /// When loaded; `None` before the first load.
+    pub loaded_at: Option<DateTime<Utc>>,
+    /// Increases with each successful load.
+    pub generation: u64,
+    /// Names, sizes and modification times of the files loaded, to notice changes.
+    fingerprint: Vec<(String, u64, Option<SystemTime>)>,
+}
+
+/// The watchlists of a server.
+pub struct Watchlists {
+    dir: Option<PathBuf>,
+    current: RwLock<Arc<Loaded>>,
+    /// One load at a time.
+    loading: tokio::sync::Mutex<()>,
+}
+
+/// Why the lists could not be (re)loaded; the previous ones stay in use.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The directory cannot be read.
+    #[error("cannot read the watchlist directory: {0}")]
+    Directory(std::io::Error),
+    /// A file cannot be read as a watchlist.
+    #[error("{file}: {error}")]
+    File {
+        /// Which file.
+        file: String,
+        /// What went wrong.
+        error: import::ImportError,
+    },
+    /// No directory is configured.
+    #[error("no watchlist directory is configured")]
+    NotConfigured,
+}
+
+/// Files in the directory that are read as watchlists.
+fn list_files(dir: &Path) -> Result<Vec<(String, u64, Option<SystemTime>)>, LoadError> {
+    let mut files = Vec::new();
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(LoadError::Directory(e)),
+    };
+    for item in read {
+        let item = item.map_err(LoadError::Directory)?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let meta = item.metadata().map_err(LoadError::Directory)?;
+        let listed = ["json", "jsonl", "ftm", "xml", "csv"]
+            .iter()
+            .any(|ext| Path::new(&name).extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)));
+        if meta.is_file() && listed && !name.starts_with('.') {
+            files.push((name, meta.len(), meta.modified().ok()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn count<K: ToString, N: Copy + TryInto<u64>>(items: &[(K, N)]) -> Vec<ReasonCount> {
+    items
+        .iter()
+        .map(|(k, n)| ReasonCount { reason: k.to_string(), count: (*n).try_into().unwrap_or(u64::MAX) })
+        .collect()
+}
+
+/// Reads and indexes every file; blocking.
+fn load(dir: &Path, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadError> {
+    let fingerprint = list_files(dir)?;
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut files = Vec::with_capacity(fingerprint.len());
+    for (name, _, _) in &fingerprint {
+        let imported = import::read_path(&dir.join(name), &mut |_| {})
+            .map_err(|error| LoadError::File { file: name.clone(), error })?;
+        let summary: Summary = imported.summary();
+        files.push(ListFile {
+            file: name.clone(),
+            entries: summary.entries,
+            skipped: count(&summary.skipped),
+            dropped: count(&summary.dropped),
+            other_records: count(&summary.other_records),
+        });
+        entries.extend(imported.entries.into_iter().map(|mut e| {
+            e.id = format!("{name}:{}", e.id);
+            e
+        }));
+    }
+    Ok(Loaded { index: Index::build(entries, |_| {}), files, loaded_at: Some(now), generation, fingerprint })
+}
+
+impl Watchlists {
+    /// Lists read from `dir` (none loaded until [`Watchlists::reload`]); `None`: no lists.
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        let empty = Loaded {
+            index: Index::build(Vec::new(), |_| {}),
+            files: Vec::new(),
+            loaded_at: None,
+            generation: 0,
+            fingerprint: Vec::new(),
+        };
+        Watchlists { dir, current: RwLock::new(Arc::new(empty)), loading: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The lists in use now.
+    pub fn current(&self) -> Arc<Loaded> {
+        Arc::clone(&self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Reads every file again and swaps the new index in. Searches go on against the old
+    /// one meanwhile; on error the old one stays.
+    pub async fn reload(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, LoadError> {
+        let dir = self.dir.clone().ok_or(LoadError::NotConfigured)?;
+        let _one = self.loading.lock().await;
+        let generation = self.current().generation + 1;
+        let loaded = tokio::task::spawn_blocking(move || load(&dir, generation, now))
+            .await
+            .map_err(|e| LoadError::Directory(std::io::Error::other(e.to_string())))??;
+        let loaded = Arc::new(loaded);
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&loaded);
+        Ok(loaded)
+    }
+
+    /// Whether the files differ from those loaded (added, removed, resized or touched).
+    pub async fn changed(&self) -> bool {
+        let Some(dir) = self.dir.clone() else { return false };
+        let now = tokio::task::spawn_blocking(move || list_files(&dir)).await;
+        match now {
+            Ok(Ok(files)) => files != self.current().fingerprint,
+            _ => false,
+        }
+    }
+
+    /// Whether a directory is configured.
+    pub fn configured(&self) -> bool {
+        self.dir.is_some()
+    }
+}
+
+impl Loaded {
+    /// Possible hits for an applicant, best first.
+    pub fn screen(&self, subject: &Subject) -> Vec<legion_screening::index::Hit> {
+        self.index
+            .search(subject, 5, legion_screening::score::THRESHOLD)
+            .into_iter()
+            .filter(|h| h.comparison.matched)
+            .collect()
+    }
+}
