@@ -92,6 +92,11 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1000)]
         applications: usize,
     },
+    /// Screening on one core: watchlists of 10k to 1M synthetic people named from the
+    /// cross-script variant corpus (index build time and memory, latency per applicant, recall
+    /// per kind of spelling drift, false matches), duplicate applicants across missions, and the
+    /// public name benchmark, beside the rate at which one core scores a candidate.
+    Screening(crate::bench_screening::ScreeningArgs),
     /// Crash safety: SIGKILLs a real server while clients submit over HTTP, restarts it, and
     /// checks nothing acknowledged was lost, duplicated or changed and the audit log verifies.
     Crash {
@@ -134,6 +139,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Intake { db, pg_url, clients, seconds } => {
             crate::bench_load::intake(db, &pg_url, clients, seconds).await
         }
+        BenchCmd::Screening(args) => crate::bench_screening::run(&args),
         BenchCmd::Crash { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms } => {
             let args = crate::bench_crash::CrashArgs { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms };
             crate::bench_crash::run(args).await

@@ -7,6 +7,7 @@ mod audit_cmd;
 mod bench;
 mod bench_crash;
 mod bench_load;
+mod bench_screening;
 mod demo;
 mod documents;
 mod keys;
