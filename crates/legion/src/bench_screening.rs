@@ -134,7 +134,7 @@ fn usable(form: &str) -> bool {
         && form.chars().all(|c| {
             c == '-'
                 || c == '\''
-                || !(c.is_whitespace() || c.is_ascii_digit() || c.is_ascii_punctuation() || "・·‧।".contains(c))
+                || !(c.is_whitespace() || c.is_numeric() || c.is_ascii_punctuation() || "・·‧।".contains(c))
         })
 }
 
@@ -1326,7 +1326,7 @@ li, ли => Q4
         assert_eq!(g.other_scripts(), [Script::Cyrillic, Script::Kana]);
         assert_eq!(script_of("πετρόφ"), Script::Greek);
         assert_eq!(script_of("černyševskij"), Script::Latin);
-        assert!(!usable("van der") && !usable("a.b") && usable("o'neil") && usable("jean-pierre"));
+        assert!(!usable("van der") && !usable("a.b") && !usable("wei³") && usable("o'neil") && usable("jean-pierre"));
     }
 
     #[test]
