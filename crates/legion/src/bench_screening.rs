@@ -1028,6 +1028,11 @@ fn applicants(corpus: &Corpus, n: usize, rng: &mut impl Rng) -> Vec<Applicant> {
     out
 }
 
+fn one_field_or_swapped(a: NaiveDate, b: NaiveDate) -> bool {
+    let same = [a.year() == b.year(), a.month() == b.month(), a.day() == b.day()];
+    same.iter().filter(|s| **s).count() >= 2 || (a.year() == b.year() && a.month() == b.day() && a.day() == b.month())
+}
+
 /// Finds duplicate applications by screening each against an index of all of them.
 fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x0003);
@@ -1097,18 +1102,22 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
             );
         }
     }
-    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    let mut kinds: HashMap<String, usize> = HashMap::new();
     let mut shown = 0;
     for &(a, b) in found.difference(&truth) {
         let (x, y) = (&apps[a as usize], &apps[b as usize]);
-        let kind = match (x.family == y.family, x.given.first() == y.given.first(), x.birth == y.birth) {
-            (true, true, true) => "same name groups and date of birth",
-            (true, true, false) => "same name groups (namesakes)",
-            (true, false, true) => "same family name and date of birth (twins)",
-            (true, false, false) => "same family name (relatives, namesakes)",
-            _ => "other",
+        let groups = |p: &Applicant| p.given.iter().copied().chain(std::iter::once(p.family)).collect::<HashSet<u32>>();
+        let shared = groups(x).intersection(&groups(y)).count();
+        let family = if x.family == y.family { "the family name among them" } else { "not as the family name of both" };
+        let born = if x.birth == y.birth {
+            "the same date of birth"
+        } else if one_field_or_swapped(x.birth, y.birth) {
+            "dates of birth one field apart or day and month swapped"
+        } else {
+            "different dates of birth"
         };
-        *kinds.entry(kind).or_default() += 1;
+        let kind = format!("{shared} name group(s) in common ({family}), {born}");
+        *kinds.entry(kind.clone()).or_default() += 1;
         if args.verbose && shown < 8 {
             shown += 1;
             let scored = compare(&Prepared::new(&x.subject), &Prepared::new(&y.subject));
@@ -1145,8 +1154,8 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
     }
     let _ = writeln!(md, "\n| false pairs: what the two people share | pairs |");
     let _ = writeln!(md, "|---|---|");
-    let mut kinds: Vec<(&str, usize)> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (k, c) in kinds {
         let _ = writeln!(md, "| {k} | {c} |");
     }
