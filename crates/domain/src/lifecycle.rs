@@ -90,6 +90,20 @@ impl State {
         matches!(self, State::Rejected | State::Revoked | State::Withdrawn)
     }
 
+    /// Whether a new screening hit (after the watchlists changed) sends a case in this state
+    /// back to vetting hold: screened, not yet decided for good or authorised.
+    pub fn can_be_rescreened(self) -> bool {
+        matches!(
+            self,
+            State::MissionReview
+                | State::InfoRequested
+                | State::InterviewScheduled
+                | State::Interviewed
+                | State::Recommended
+                | State::Approved
+        )
+    }
+
     /// Whether the applicant may still withdraw (every state before enlistment that is not final).
     pub fn can_withdraw(self) -> bool {
         !self.is_terminal()
@@ -448,10 +462,7 @@ pub fn decide(
             let to = if flags.is_empty() { S::MissionReview } else { S::VettingHold };
             (to, json!({ "flags": flags }))
         }
-        (
-            S::MissionReview | S::InfoRequested | S::InterviewScheduled | S::Interviewed | S::Recommended | S::Approved,
-            Command::Rescreen { flags },
-        ) => {
+        (state, Command::Rescreen { flags }) if state.can_be_rescreened() => {
             recommendation = None;
             (S::VettingHold, json!({ "flags": flags }))
         }

@@ -306,9 +306,18 @@ async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool,
     let config = WebConfig { secure_cookies, watchlist_dir: Some(watchlists.clone()), ..WebConfig::default() };
     let state = state_for(&db, store, config)?;
     // Screening without the lists it was given would miss listed people: refuse to start.
-    legion_web::service::reload_watchlists(&state)
+    legion_web::service::load_watchlists(&state)
         .await
         .map_err(|e| anyhow::anyhow!("{e} (directory {})", watchlists.display()))?;
+    // The files may have changed while the server was down: open cases are screened against
+    // them again, in the background, while the server starts serving.
+    let rescreen = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = legion_web::service::rescreen_after_load(&rescreen).await {
+            tracing::warn!(error = %e, "re-screening open cases after start failed");
+        }
+    });
+    legion_web::service::spawn_watchlist_watcher(state.clone());
     spawn_reload_on_hangup(state.clone());
     if demo {
         demo::seed(&state, &db.data_dir).await?;

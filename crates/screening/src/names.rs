@@ -104,7 +104,7 @@ pub fn tokenise(latin: &str, schema: Schema) -> Form {
     while i < raw.len() {
         let word = raw[i].as_str();
         // Multi-word legal forms first ("limited liability company", "joint stock company").
-        if let Some((len, canonical)) = legal_phrase(&raw[i..]) {
+        if let Some((len, canonical)) = legal_phrase(&raw[i..]).filter(|_| schema == Schema::Entity) {
             tokens.push(Token::new(canonical.to_owned(), Role::LegalForm));
             i += len;
             continue;
@@ -128,7 +128,10 @@ pub fn tokenise(latin: &str, schema: Schema) -> Form {
             tokens.push(Token::new(n.to_string(), Role::Number));
             continue;
         }
-        let role = if let Some(form) = legal_form(word) {
+        // A person's name only loses a legal form written exactly ("Nicolás Maduro SA"): a
+        // surname a letter away from "limited" is still a surname.
+        let form = if schema == Schema::Entity { legal_form(word) } else { exact_legal_form(word) };
+        let role = if let Some(form) = form {
             tokens.push(Token::new(form.to_owned(), Role::LegalForm));
             continue;
         } else if word.len() == 1 && word.as_bytes()[0].is_ascii_alphabetic() {

@@ -322,6 +322,14 @@ struct Link {
     how: How,
 }
 
+impl Link {
+    /// A link found looking from one side: `mine` on that side, `theirs` on the other;
+    /// `swapped` when that side is the second form.
+    fn oriented(swapped: bool, mine: Vec<usize>, theirs: Vec<usize>, sim: f32, how: How) -> Self {
+        if swapped { Link { a: theirs, b: mine, sim, how } } else { Link { a: mine, b: theirs, sim, how } }
+    }
+}
+
 /// Aligns the tokens of two forms and scores the alignment.
 fn compare_forms(a: &Form, b: &Form, schema: Schema) -> NameMatch {
     let (ta, tb) = (&a.tokens, &b.tokens);
@@ -465,11 +473,7 @@ fn join_runs(
                 }
                 used_b[j] = true;
                 let run_idx: Vec<usize> = (i..i + run).collect();
-                links.push(if swapped {
-                    Link { a: vec![j], b: run_idx, sim, how }
-                } else {
-                    Link { a: run_idx, b: vec![j], sim, how }
-                });
+                links.push(Link::oriented(swapped, run_idx, vec![j], sim, how));
                 i += run;
             } else {
                 i += 1;
@@ -499,11 +503,7 @@ fn acronyms(
             for &j in &rest {
                 used_b[j] = true;
             }
-            links.push(if swapped {
-                Link { a: rest.clone(), b: vec![i], sim: 0.85, how: How::Abbreviation }
-            } else {
-                Link { a: vec![i], b: rest.clone(), sim: 0.85, how: How::Abbreviation }
-            });
+            links.push(Link::oriented(swapped, vec![i], rest, 0.85, How::Abbreviation));
             return;
         }
     }

@@ -58,6 +58,15 @@ pub fn normalise_access_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// An HMAC under the server's index key, begun with `purpose` and a NUL so that blind
+/// values made for different purposes never coincide.
+fn index_mac(state: &AppState, purpose: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
+    mac.update(purpose);
+    mac.update(b"\0");
+    mac
+}
+
 /// Keyed blind index of passport number and nationality: finds exact duplicates without
 /// storing the number in a comparable form.
 pub fn passport_index(state: &AppState, details: &ApplicantDetails) -> String {
@@ -66,8 +75,7 @@ pub fn passport_index(state: &AppState, details: &ApplicantDetails) -> String {
 
 /// [`passport_index`] of a nationality and passport number, for exact lookups by staff.
 pub fn passport_index_of(state: &AppState, nationality: CountryCode, number: &PassportNumber) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
-    mac.update(b"passport\0");
+    let mut mac = index_mac(state, b"passport");
     mac.update(nationality.as_str().as_bytes());
     mac.update(b"\0");
     mac.update(number.as_str().as_bytes());
@@ -77,8 +85,7 @@ pub fn passport_index_of(state: &AppState, nationality: CountryCode, number: &Pa
 /// The blind index of the applicant's e-mail address (trimmed, lower-cased): exact lookups
 /// without storing the address in the clear.
 pub fn email_index(state: &AppState, email: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
-    mac.update(b"email\0");
+    let mut mac = index_mac(state, b"email");
     mac.update(email.trim().to_lowercase().as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -91,8 +98,7 @@ pub fn idempotency_key_hash(state: &AppState, key: &str) -> Result<String, AppEr
             "Idempotency-Key must be 16 to 128 visible ASCII characters, for example a random UUID.".into(),
         ));
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
-    mac.update(b"idempotency\0");
+    let mut mac = index_mac(state, b"idempotency");
     mac.update(key.as_bytes());
     Ok(hex::encode(mac.finalize().into_bytes()))
 }
@@ -101,8 +107,7 @@ pub fn idempotency_key_hash(state: &AppState, key: &str) -> Result<String, AppEr
 /// the server's secret, so that sending the same request again returns the same code without
 /// the code ever being stored.
 fn idempotent_access_code(state: &AppState, key_hash: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
-    mac.update(b"access-code\0");
+    let mut mac = index_mac(state, b"access-code");
     mac.update(key_hash.as_bytes());
     base32(&mac.finalize().into_bytes()[..20])
 }
@@ -455,11 +460,12 @@ async fn screen_batch(
     let keys: Vec<(ApplicationId, Vec<i64>)> =
         claimed.iter().map(|r| (r.id, screening_keys(state, &r.details))).collect();
     state.store.put_screening_keys(&keys).await?;
+    let keys: std::collections::HashMap<ApplicationId, Vec<i64>> = keys.into_iter().collect();
     let mut screened = 0;
     for attempt in 1..=COMPLETE_TRIES {
         let mut complete = Vec::with_capacity(claimed.len());
         for record in &claimed {
-            let flags = screening_flags(state, record).await?;
+            let flags = screening_flags(state, record, keys.get(&record.id).map_or(&[][..], Vec::as_slice)).await?;
             complete.push(decide_command(state, &Actor::System, record.clone(), Command::CompleteScreening { flags })?);
         }
         let done: std::collections::HashSet<ApplicationId> =
@@ -487,7 +493,8 @@ async fn screen_batch(
 
 /// What screening finds about a case: policy gates, watchlist hits, the same passport in
 /// another application, and the same person applying again under another spelling.
-async fn screening_flags(state: &AppState, record: &ApplicationRecord) -> Result<Vec<Flag>, AppError> {
+/// `keys` are the case's blind screening keys ([`screening_keys`]).
+async fn screening_flags(state: &AppState, record: &ApplicationRecord, keys: &[i64]) -> Result<Vec<Flag>, AppError> {
     let submitted_on = record.submitted_at.date_naive();
     let policy = state
         .policies
@@ -501,7 +508,7 @@ async fn screening_flags(state: &AppState, record: &ApplicationRecord) -> Result
         seen.insert(m.id);
         flags.push(duplicate_flag(m.reference.as_str(), m.mission.as_str()));
     }
-    flags.extend(possible_duplicates(state, record, &seen).await?);
+    flags.extend(possible_duplicates(state, record, keys, &seen).await?);
     Ok(flags)
 }
 
@@ -547,8 +554,7 @@ pub fn screening_keys(state: &AppState, details: &ApplicantDetails) -> Vec<i64> 
     let mut keys: Vec<i64> = values
         .iter()
         .map(|v| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(&state.keys.index_key).expect("HMAC takes any key length");
-            mac.update(b"screening\0");
+            let mut mac = index_mac(state, b"screening");
             mac.update(v);
             let digest = mac.finalize().into_bytes();
             i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
@@ -571,10 +577,10 @@ const DUPLICATE_CANDIDATES: u32 = 20;
 async fn possible_duplicates(
     state: &AppState,
     record: &ApplicationRecord,
+    keys: &[i64],
     already: &std::collections::HashSet<ApplicationId>,
 ) -> Result<Vec<Flag>, AppError> {
-    let keys = screening_keys(state, &record.details);
-    let ids = state.store.screening_candidates(&keys, record.id, DUPLICATE_MIN_SHARED, DUPLICATE_CANDIDATES).await?;
+    let ids = state.store.screening_candidates(keys, record.id, DUPLICATE_MIN_SHARED, DUPLICATE_CANDIDATES).await?;
     let me = legion_screening::score::Prepared::new(&applicant_subject(&record.details));
     let mut flags = Vec::new();
     for id in ids {
@@ -601,16 +607,6 @@ async fn possible_duplicates(
     Ok(flags)
 }
 
-/// States in which a new watchlist hit sends a case back to vetting hold.
-const RESCREENED: [State; 6] = [
-    State::MissionReview,
-    State::InfoRequested,
-    State::InterviewScheduled,
-    State::Interviewed,
-    State::Recommended,
-    State::Approved,
-];
-
 /// After the watchlists changed: screens every open case against them again, and sends
 /// those with a hit not already on record back to vetting hold. Returns how many went.
 pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
@@ -619,7 +615,7 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
         return Ok(0);
     }
     let mut held = 0;
-    for open in RESCREENED {
+    for open in State::ALL.into_iter().filter(|s| s.can_be_rescreened()) {
         // The ids first: cases leave the state as they are held, which would shift pages.
         let mut ids = Vec::new();
         let mut offset = 0;
@@ -646,10 +642,11 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
         for chunk in ids.chunks(50) {
             let mut decided = Vec::with_capacity(chunk.len());
             for (id, new) in chunk {
-                let Ok(Some(record)) = state.store.case(*id, &Scope::All).await else { continue };
-                if !RESCREENED.contains(&record.state) {
-                    continue;
-                }
+                let record = match state.store.case(*id, &Scope::All).await {
+                    Ok(Some(record)) if record.state.can_be_rescreened() => record,
+                    Ok(_) | Err(StoreError::Shredded) => continue,
+                    Err(e) => return Err(e.into()),
+                };
                 let mut flags = record.flags.clone();
                 flags.extend(new.iter().cloned());
                 decided.push(decide_command(state, &Actor::System, record, Command::Rescreen { flags })?);
@@ -660,38 +657,57 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
     Ok(held)
 }
 
-/// Reloads the watchlists and re-screens open cases against them; for the reload triggers
-/// (start, `SIGHUP`, the admin API, files changed).
-pub async fn reload_watchlists(
-    state: &AppState,
-) -> Result<(std::sync::Arc<crate::watchlists::Loaded>, usize), AppError> {
+/// Reads the watchlist files again and swaps the new index in (searches use the old one
+/// until then); on error the old lists stay in use.
+pub async fn load_watchlists(state: &AppState) -> Result<std::sync::Arc<crate::watchlists::Loaded>, AppError> {
     let loaded = state.watchlists.reload(state.clock.now()).await.map_err(|e| match e {
         crate::watchlists::LoadError::NotConfigured => AppError::Unavailable(e.to_string()),
         e => AppError::WatchlistUnreadable(e.to_string()),
     })?;
     let entries: usize = loaded.files.iter().map(|f| f.entries).sum();
     tracing::info!(files = loaded.files.len(), entries, generation = loaded.generation, "watchlists loaded");
+    Ok(loaded)
+}
+
+/// [`rescreen_open_cases`], logging how many went back to vetting hold.
+pub async fn rescreen_after_load(state: &AppState) -> Result<usize, AppError> {
     let held = rescreen_open_cases(state).await?;
     if held > 0 {
         tracing::info!(held, "open cases sent back to vetting hold by the new watchlists");
     }
+    Ok(held)
+}
+
+/// Reloads the watchlists and re-screens open cases against them; for the reload triggers
+/// (`SIGHUP`, the admin API, files changed).
+pub async fn reload_watchlists(
+    state: &AppState,
+) -> Result<(std::sync::Arc<crate::watchlists::Loaded>, usize), AppError> {
+    let loaded = load_watchlists(state).await?;
+    let held = rescreen_after_load(state).await?;
     Ok((loaded, held))
+}
+
+/// Watches the watchlist files, reloading them (and re-screening open cases) when they
+/// change; in a task of its own, so that a long re-screening never holds up screening.
+pub fn spawn_watchlist_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(state.config.watchlist_poll).await;
+            if state.watchlists.changed().await
+                && let Err(e) = reload_watchlists(&state).await
+            {
+                tracing::warn!(error = %e, "watchlist reload failed; the previous lists stay in use");
+            }
+        }
+    })
 }
 
 /// Runs the screening worker until the process ends: woken by each submission, and
 /// polling as a fallback.
 pub fn spawn_screening_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lists_checked = tokio::time::Instant::now();
         loop {
-            if state.watchlists.configured() && lists_checked.elapsed() >= state.config.watchlist_poll {
-                lists_checked = tokio::time::Instant::now();
-                if state.watchlists.changed().await
-                    && let Err(e) = reload_watchlists(&state).await
-                {
-                    tracing::warn!(error = %e, "watchlist reload failed; the previous lists stay in use");
-                }
-            }
             match screen_pending(&state).await {
                 Ok(n) if n > 0 => tracing::debug!(screened = n, "screening pass"),
                 Ok(_) => {}

@@ -174,20 +174,11 @@ impl Watchlists {
             _ => false,
         }
     }
-
-    /// Whether a directory is configured.
-    pub fn configured(&self) -> bool {
-        self.dir.is_some()
-    }
 }
 
 impl Loaded {
     /// Possible hits for an applicant, best first.
     pub fn screen(&self, subject: &Subject) -> Vec<legion_screening::index::Hit> {
-        self.index
-            .search(subject, 5, legion_screening::score::THRESHOLD)
-            .into_iter()
-            .filter(|h| h.comparison.matched)
-            .collect()
+        self.index.search(subject, 5, legion_screening::score::THRESHOLD)
     }
 }

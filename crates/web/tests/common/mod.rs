@@ -89,12 +89,16 @@ pub struct TestApp {
     _pg: Option<PgDb>,
     server: tokio::task::JoinHandle<()>,
     worker: tokio::task::JoinHandle<()>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         self.worker.abort();
+        if let Some(watcher) = &self.watcher {
+            watcher.abort();
+        }
     }
 }
 
@@ -177,6 +181,8 @@ impl TestApp {
             store.create_staff(&n, &audit("staff.create")).await.unwrap();
         }
         let worker = legion_web::service::spawn_screening_worker(state.clone());
+        let watcher =
+            state.config.watchlist_dir.is_some().then(|| legion_web::service::spawn_watchlist_watcher(state.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = legion_web::router(state.clone());
@@ -184,7 +190,7 @@ impl TestApp {
             axum::serve(listener, app).await.unwrap();
         });
         let documents_dir = dir.path().join("documents");
-        TestApp { base, state, _dir: dir, documents_dir, _pg: pg, server, worker }
+        TestApp { base, state, _dir: dir, documents_dir, _pg: pg, server, worker, watcher }
     }
 
     /// The directory the documents' sealed objects are written to.
