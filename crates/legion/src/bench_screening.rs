@@ -11,12 +11,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{Datelike, NaiveDate};
 use legion_screening::index::{CANDIDATES, Index};
 use legion_screening::score::{Prepared, THRESHOLD, compare};
+use legion_screening::variants::Variants;
 use legion_screening::{Entry, PartialDate, Schema, Subject};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -70,6 +72,11 @@ pub struct ScreeningArgs {
     /// Prints examples of misses and false matches, with their explanations, to stderr.
     #[arg(long)]
     pub verbose: bool,
+    /// Share of the corpus's variant groups loaded as the dictionary of known spellings
+    /// that indexes and scoring use: 1 all, 0 none, 0.5 a fixed half, leaving the names of
+    /// the other half to the rules alone (the people are drawn from every group).
+    #[arg(long, default_value_t = 1.0)]
+    pub known_spellings: f64,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -556,8 +563,8 @@ fn f1(precision: f64, recall: f64) -> f64 {
 /// Candidates scored per second on one core, the floor of a search: each search prepares and
 /// scores up to [`CANDIDATES`] entries in full. One fixed entry (a Latin and a Cyrillic name,
 /// a date of birth, a nationality) against one fixed applicant, prepared anew each time as
-/// the search does.
-fn raw_scorings_per_second() -> f64 {
+/// the search does, with the same dictionary of known spellings.
+fn raw_scorings_per_second(known: Option<&Variants>) -> f64 {
     let query = Subject {
         schema: Schema::Person,
         names: vec!["Ivan Petrov".into()],
@@ -570,12 +577,12 @@ fn raw_scorings_per_second() -> f64 {
         birth_dates: PartialDate::parse("1987-04-12").into_iter().collect(),
         nationalities: vec!["RU".into()],
     };
-    let q = Prepared::new(&query);
+    let q = Prepared::with_variants(&query, known);
     let mut n = 0u64;
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(2) {
         for _ in 0..1000 {
-            std::hint::black_box(compare(&q, &Prepared::new(std::hint::black_box(&entry))));
+            std::hint::black_box(compare(&q, &Prepared::with_variants(std::hint::black_box(&entry), known)));
         }
         n += 1000;
     }
@@ -638,16 +645,49 @@ pub fn run(args: &ScreeningArgs) -> Result<()> {
     let variants = read(VARIANTS)?;
     let name_bench = read(NAME_BENCH)?;
     let corpus = Corpus::parse(&variants, args.zipf, args.seed);
-    drop(variants);
     eprintln!("corpus: {} groups with a Latin spelling", corpus.groups.len());
+    let share = args.known_spellings.clamp(0.0, 1.0);
+    let known = if share > 0.0 {
+        // A fixed share of lines, spread over the file by a multiplicative hash.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let cut = (share * 10_000.0).round() as u64;
+        let started = Instant::now();
+        let (known, _) = Variants::read(variants.as_bytes(), |line| {
+            (u64::try_from(line).unwrap_or(0).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) % 10_000 < cut
+        })?;
+        eprintln!(
+            "known spellings: {} groups, {} spellings, read in {:.1} s",
+            known.len(),
+            known.spellings(),
+            started.elapsed().as_secs_f64()
+        );
+        Some(Arc::new(known))
+    } else {
+        None
+    };
+    drop(variants);
 
     let mut md = String::new();
     let sizes_s = sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     let _ = writeln!(md, "## Screening\n");
     let _ = writeln!(
         md,
-        "`legion bench screening --sizes {sizes_s} --queries {queries} --applicants {applicants} --zipf {} --seed {}`\n",
+        "`legion bench screening --sizes {sizes_s} --queries {queries} --applicants {applicants} --zipf {} --seed {} \
+         --known-spellings {share}`\n",
         args.zipf, args.seed
+    );
+    let _ = writeln!(
+        md,
+        "Known spellings: {}.\n",
+        known.as_ref().map_or_else(
+            || "none (rules alone)".to_owned(),
+            |k| format!(
+                "{} of the corpus's groups ({} groups, {} spellings), as the dictionary the index and scoring use",
+                if share >= 1.0 { "all".to_owned() } else { format!("a fixed {:.0} %", share * 100.0) },
+                k.len(),
+                k.spellings()
+            )
+        )
     );
     let _ = writeln!(
         md,
@@ -656,13 +696,13 @@ pub fn run(args: &ScreeningArgs) -> Result<()> {
         args.zipf
     );
 
-    let raw = raw_scorings_per_second();
+    let raw = raw_scorings_per_second(known.as_deref());
     eprintln!("raw: {raw:.0} candidates scored per second");
     let floor_qps = raw / f64::from(u32::try_from(CANDIDATES).unwrap_or(1));
 
     let mut results = Vec::new();
     for &size in &sizes {
-        results.push(one_size(&corpus, size, queries, args)?);
+        results.push(one_size(&corpus, size, queries, known.clone(), args)?);
     }
 
     let _ = writeln!(md, "### 1:N search, one core\n");
@@ -738,7 +778,7 @@ pub fn run(args: &ScreeningArgs) -> Result<()> {
     println!("{md}");
     let mut all_md = md;
 
-    let md = duplicates(&corpus, applicants, args);
+    let md = duplicates(&corpus, applicants, known, args);
     println!("{md}");
     all_md.push_str(&md);
 
@@ -753,7 +793,13 @@ pub fn run(args: &ScreeningArgs) -> Result<()> {
 }
 
 /// Builds a watchlist of `size` people and measures the index and the searches over it.
-fn one_size(corpus: &Corpus, size: usize, queries: usize, args: &ScreeningArgs) -> Result<SizeResult> {
+fn one_size(
+    corpus: &Corpus,
+    size: usize,
+    queries: usize,
+    known: Option<Arc<Variants>>,
+    args: &ScreeningArgs,
+) -> Result<SizeResult> {
     eprintln!("watchlist of {size}: generating");
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x0001);
@@ -767,7 +813,7 @@ fn one_size(corpus: &Corpus, size: usize, queries: usize, args: &ScreeningArgs) 
     let peak_known = reset_peak();
     eprintln!("watchlist of {size}: building the index");
     let started = Instant::now();
-    let index = Index::build(entries, |_| {});
+    let index = Index::build_with_variants(entries, known, |_| {});
     let build = started.elapsed();
     let after = rss_kib();
     let peak_kib = proc_status_kib("VmHWM:").filter(|_| peak_known).map(|p| p.saturating_sub(before_index));
@@ -831,11 +877,12 @@ fn one_size(corpus: &Corpus, size: usize, queries: usize, args: &ScreeningArgs) 
             let matched = h.iter().any(|h| h.position == position && h.comparison.matched);
             r.retrieved += usize::from(retrieved);
             r.matched += usize::from(matched);
-            let seen = shown.entry(drift.label()).or_default();
-            if args.verbose && !matched && *seen < 3 {
+            let seen = shown.entry(if retrieved { drift.label() } else { "not retrieved" }).or_default();
+            if args.verbose && !matched && *seen < if retrieved { 3 } else { 12 } {
                 *seen += 1;
                 let e = index.entry(position);
-                let c = compare(&Prepared::new(&q.subject), &Prepared::new(&e.subject));
+                let v = index.variants();
+                let c = compare(&Prepared::with_variants(&q.subject, v), &Prepared::with_variants(&e.subject, v));
                 eprintln!(
                     "MISS {} ({}): {:?} {:?} vs {} {:?} {:?}: {}",
                     drift.label(),
@@ -1034,7 +1081,7 @@ fn one_field_or_swapped(a: NaiveDate, b: NaiveDate) -> bool {
 }
 
 /// Finds duplicate applications by screening each against an index of all of them.
-fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
+fn duplicates(corpus: &Corpus, n: usize, known: Option<Arc<Variants>>, args: &ScreeningArgs) -> String {
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x0003);
     let apps = applicants(corpus, n, &mut rng);
     let mut truth: HashSet<(u32, u32)> = HashSet::new();
@@ -1058,19 +1105,35 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
     let entries: Vec<Entry> =
         apps.iter().enumerate().map(|(i, a)| Entry { id: format!("A{i:06}"), subject: a.subject.clone() }).collect();
     let started = Instant::now();
-    let index = Index::build(entries, |_| {});
+    let index = Index::build_with_variants(entries, known, |_| {});
     let build = started.elapsed();
-    let mut found: HashSet<(u32, u32)> = HashSet::new();
     let started = Instant::now();
-    for (i, a) in apps.iter().enumerate() {
-        let i = u32::try_from(i).expect("fewer than 2^32 applicants");
-        for h in index.search(&a.subject, 10, 0.5) {
-            let j = u32::try_from(h.position).expect("fewer than 2^32 applicants");
-            if h.comparison.matched && j != i {
-                found.insert((i.min(j), i.max(j)));
-            }
-        }
-    }
+    // Every application searched against all, on every core: the index is shared read-only.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let chunk = apps.len().div_ceil(threads).max(1);
+    let found: HashSet<(u32, u32)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = apps
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let index = &index;
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    for (k, a) in part.iter().enumerate() {
+                        let i = u32::try_from(c * chunk + k).expect("fewer than 2^32 applicants");
+                        for h in index.search(&a.subject, 10, 0.5) {
+                            let j = u32::try_from(h.position).expect("fewer than 2^32 applicants");
+                            if h.comparison.matched && j != i {
+                                found.push((i.min(j), i.max(j)));
+                            }
+                        }
+                    }
+                    found
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a search thread panicked")).collect()
+    });
     let queries = started.elapsed();
     let tp = found.intersection(&truth).count();
     let precision = frac(tp, found.len());
@@ -1089,7 +1152,8 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
             shown += 1;
             let retrieved = index.candidates(&x.subject, CANDIDATES).contains(&(b as usize))
                 || index.candidates(&y.subject, CANDIDATES).contains(&(a as usize));
-            let scored = compare(&Prepared::new(&x.subject), &Prepared::new(&y.subject));
+            let v = index.variants();
+            let scored = compare(&Prepared::with_variants(&x.subject, v), &Prepared::with_variants(&y.subject, v));
             eprintln!(
                 "MISSED PAIR ({}, {}): {:?} {} / {:?} {}: {}",
                 variation_label(x.flags | y.flags),
@@ -1120,7 +1184,8 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
         *kinds.entry(kind.clone()).or_default() += 1;
         if args.verbose && shown < 8 {
             shown += 1;
-            let scored = compare(&Prepared::new(&x.subject), &Prepared::new(&y.subject));
+            let v = index.variants();
+            let scored = compare(&Prepared::with_variants(&x.subject, v), &Prepared::with_variants(&y.subject, v));
             eprintln!(
                 "FALSE PAIR ({kind}): {:?} {} / {:?} {}: {}",
                 x.subject.names, x.birth, y.subject.names, y.birth, scored.explanation
@@ -1129,7 +1194,7 @@ fn duplicates(corpus: &Corpus, n: usize, args: &ScreeningArgs) -> String {
     }
 
     let mut md = String::new();
-    let _ = writeln!(md, "### Duplicate applicants, one core\n");
+    let _ = writeln!(md, "### Duplicate applicants, {threads} thread(s)\n");
     let _ = writeln!(
         md,
         "| applications | from people applying more than once | true pairs | pairs found | precision | recall | F1 | index build | {n} searches | all pairs |"

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use legion_domain::{Clock, CountryCode, Mission, MissionId, PolicySet, SystemClock, Username};
+use legion_screening::variants::Variants;
 use legion_store::{AuditEvent, Store};
 use legion_web::{AppState, OsRandom, WebConfig};
 
@@ -109,6 +110,12 @@ enum Cmd {
         /// DATA_DIR/watchlists.
         #[arg(long, env = "LEGION_WATCHLISTS")]
         watchlists: Option<PathBuf>,
+        /// Known spellings of names across scripts, one group a line (`form, form, … => id`,
+        /// as the name-variant corpus exported from Wikidata), so that 安東尼森 meets
+        /// Antonissen. Default: DATA_DIR/name-variants.txt when it exists; without it,
+        /// transliteration rules alone.
+        #[arg(long, env = "LEGION_NAME_VARIANTS")]
+        name_variants: Option<PathBuf>,
     },
     /// Screening: score name pairs, screen people against watchlists.
     Screen {
@@ -271,9 +278,14 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Cmd::Serve { db, listen, demo, secure_cookies, watchlists } => {
+        Cmd::Serve { db, listen, demo, secure_cookies, watchlists, name_variants } => {
             let watchlists = watchlists.unwrap_or_else(|| db.data_dir.join("watchlists"));
-            serve(db, listen, demo, secure_cookies, watchlists).await
+            let name_variants = name_variants.or_else(|| {
+                let default = db.data_dir.join("name-variants.txt");
+                default.exists().then_some(default)
+            });
+            let known_spellings = name_variants.as_deref().map(read_name_variants).transpose()?;
+            serve(db, listen, demo, secure_cookies, watchlists, known_spellings).await
         }
         Cmd::Screen { command } => screen_cmd::run(command),
         Cmd::Migrate { db } => {
@@ -301,9 +313,32 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(db: DbArgs, listen: SocketAddr, demo: bool, secure_cookies: bool, watchlists: PathBuf) -> Result<()> {
+/// Reads the known spellings of names; a file that cannot be read stops the start.
+pub(crate) fn read_name_variants(path: &std::path::Path) -> Result<Arc<Variants>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open the name variants {}", path.display()))?;
+    let (variants, skipped) = Variants::read(std::io::BufReader::new(file), |_| true)
+        .with_context(|| format!("cannot read the name variants {}", path.display()))?;
+    tracing::info!(
+        groups = variants.len(),
+        spellings = variants.spellings(),
+        malformed_lines = skipped.malformed,
+        "known spellings of names loaded"
+    );
+    Ok(Arc::new(variants))
+}
+
+async fn serve(
+    db: DbArgs,
+    listen: SocketAddr,
+    demo: bool,
+    secure_cookies: bool,
+    watchlists: PathBuf,
+    known_spellings: Option<Arc<Variants>>,
+) -> Result<()> {
     let store = db.open().await?;
-    let config = WebConfig { secure_cookies, watchlist_dir: Some(watchlists.clone()), ..WebConfig::default() };
+    let config =
+        WebConfig { secure_cookies, watchlist_dir: Some(watchlists.clone()), known_spellings, ..WebConfig::default() };
     let state = state_for(&db, store, config)?;
     // Screening without the lists it was given would miss listed people: refuse to start.
     legion_web::service::load_watchlists(&state)

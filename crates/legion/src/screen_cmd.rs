@@ -8,6 +8,7 @@ use clap::Subcommand;
 use legion_domain::CountryCode;
 use legion_screening::index::Index;
 use legion_screening::score::{Prepared, THRESHOLD, compare};
+use legion_screening::variants::Variants;
 use legion_screening::{Entry, PartialDate, Schema, Subject, import};
 
 /// Screening from the command line.
@@ -26,6 +27,10 @@ pub enum ScreenCmd {
         /// Score from which a pair counts as a match.
         #[arg(long, default_value_t = THRESHOLD)]
         threshold: f32,
+        /// Known spellings of names across scripts (`form, form, … => id` a line, as the
+        /// name-variant corpus); without it, transliteration rules alone.
+        #[arg(long)]
+        name_variants: Option<PathBuf>,
     },
     /// Screens people against watchlists: one JSON line per query with its hits.
     Batch {
@@ -45,15 +50,23 @@ pub enum ScreenCmd {
         /// Where to write the results (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Known spellings of names across scripts (`form, form, … => id` a line, as the
+        /// name-variant corpus); without it, transliteration rules alone.
+        #[arg(long)]
+        name_variants: Option<PathBuf>,
     },
 }
 
 /// Runs a screening command.
 pub fn run(command: ScreenCmd) -> Result<()> {
     match command {
-        ScreenCmd::Pairs { input, output, threshold } => pairs(&input, output.as_deref(), threshold),
-        ScreenCmd::Batch { watchlists, queries, top, min_score, output } => {
-            batch(&watchlists, &queries, top, min_score, output.as_deref())
+        ScreenCmd::Pairs { input, output, threshold, name_variants } => {
+            let known = name_variants.as_deref().map(crate::read_name_variants).transpose()?;
+            pairs(&input, output.as_deref(), threshold, known.as_deref())
+        }
+        ScreenCmd::Batch { watchlists, queries, top, min_score, output, name_variants } => {
+            let known = name_variants.as_deref().map(crate::read_name_variants).transpose()?;
+            batch(&watchlists, &queries, top, min_score, output.as_deref(), known)
         }
     }
 }
@@ -111,7 +124,7 @@ fn reader(path: &Path) -> Result<(csv::Reader<std::fs::File>, Columns)> {
     Ok((r, Columns(header)))
 }
 
-fn pairs(input: &Path, output: Option<&Path>, threshold: f32) -> Result<()> {
+fn pairs(input: &Path, output: Option<&Path>, threshold: f32, known: Option<&Variants>) -> Result<()> {
     let (mut r, cols) = reader(input)?;
     let (name1, name2) = (cols.need("name1", input)?, cols.need("name2", input)?);
     let id = cols.find("id");
@@ -150,7 +163,7 @@ fn pairs(input: &Path, output: Option<&Path>, threshold: f32) -> Result<()> {
     let mut w = csv::Writer::from_writer(out(output)?);
     w.write_record(["id", "score", "match", "explanation"])?;
     for (id, a, b) in rows {
-        let c = compare(&Prepared::new(&a), &Prepared::new(&b));
+        let c = compare(&Prepared::with_variants(&a, known), &Prepared::with_variants(&b, known));
         w.write_record([id, format!("{:.3}", c.score), (c.score >= threshold).to_string(), c.explanation])?;
     }
     w.flush()?;
@@ -184,7 +197,14 @@ fn load_watchlists(files: &[PathBuf]) -> Result<Vec<(String, Entry)>> {
     Ok(entries)
 }
 
-fn batch(watchlists: &[PathBuf], queries: &Path, top: usize, min_score: f32, output: Option<&Path>) -> Result<()> {
+fn batch(
+    watchlists: &[PathBuf],
+    queries: &Path,
+    top: usize,
+    min_score: f32,
+    output: Option<&Path>,
+    known: Option<std::sync::Arc<Variants>>,
+) -> Result<()> {
     // The queries first: a mistake in them should not wait for a large list to load.
     let (mut r, cols) = reader(queries)?;
     let (id_col, name_col) = (cols.need("id", queries)?, cols.need("name", queries)?);
@@ -211,7 +231,9 @@ fn batch(watchlists: &[PathBuf], queries: &Path, top: usize, min_score: f32, out
     let lists: Vec<String> = listed.iter().map(|(l, _)| l.clone()).collect();
     let n = listed.len() as u64;
     let bar = progress_bar(n, "indexing");
-    let index = Index::build(listed.into_iter().map(|(_, e)| e).collect(), |done| bar.set_position(done as u64));
+    let index = Index::build_with_variants(listed.into_iter().map(|(_, e)| e).collect(), known, |done| {
+        bar.set_position(done as u64);
+    });
     bar.finish_and_clear();
     eprintln!("{} entries indexed; screening {} people", index.len(), people.len());
     let mut w = out(output)?;

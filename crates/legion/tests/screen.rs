@@ -109,3 +109,20 @@ fn serve_refuses_to_start_with_a_watchlist_it_cannot_read() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("broken.csv") && err.contains("name"), "{err}");
 }
+
+#[test]
+fn known_spellings_from_a_file_link_what_rules_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pairs.csv"), "id,name1,name2\np1,Ginger Herzberg,Dzhindzher Khertsberg\n").unwrap();
+    std::fs::write(dir.path().join("variants.txt"), "herzberg, херцберг => Q1\nginger, джинджер => Q2\n").unwrap();
+    let (ok, out, err) = run(dir.path(), &["screen", "pairs", "--input", "pairs.csv"]);
+    assert!(ok, "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(",false,"), "{out}");
+    let (ok, out, err) =
+        run(dir.path(), &["screen", "pairs", "--input", "pairs.csv", "--name-variants", "variants.txt"]);
+    assert!(ok, "{err}");
+    let row = out.lines().nth(1).unwrap();
+    assert!(row.contains(",true,") && row.contains("known spelling"), "{out}");
+    let (ok, _, err) = run(dir.path(), &["screen", "pairs", "--input", "pairs.csv", "--name-variants", "missing.txt"]);
+    assert!(!ok && err.contains("missing.txt"), "{err}");
+}

@@ -9,11 +9,13 @@
 //! hundred megabytes. Two keys whose hashes collide only add a candidate to score.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::names::{Role, forms};
 use crate::score::{Comparison, Prepared, compare};
+use crate::variants::Variants;
 use crate::{Entry, Subject};
 
 /// How many of the highest-ranked candidates are scored in full.
@@ -37,30 +39,112 @@ pub struct Index {
     entries: Vec<Entry>,
     /// `key hash << 32 | entry`, sorted.
     postings: Vec<u64>,
+    /// Known spellings that entries and queries are keyed and compared by.
+    variants: Option<Arc<Variants>>,
 }
 
-/// The retrieval keys of a subject's names: per token, its phonetic key (weight 1) and
-/// the key with one letter deleted (weight below 1); numbered by token so a token counts
-/// once however many of its variants meet.
-fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u32, bool)) {
-    let mut token_no = 0usize;
+/// How a retrieval key was derived, which decides how much a meeting on it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A token's whole phonetic key.
+    Whole,
+    /// The phonetic key with one letter left out: meets a typo, an extra or a missing
+    /// letter on either side.
+    Deleted,
+    /// The token's consonants alone: meets transliterations that disagree on every vowel.
+    Skeleton,
+    /// The first letter of one token beside the whole key of another in the same name:
+    /// meets initials, and makes a pair of common names far rarer than either.
+    Pair,
+    /// A token's whole key beside a year of birth: among thousands of namesakes, the few
+    /// born that year.
+    Born,
+    /// A group of known spellings the token belongs to (see [`crate::variants`]).
+    Group,
+}
+
+/// A retrieval key: its hash and kind, and the query token it stands for (so that a token
+/// counts once however many of its keys meet).
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    token: u32,
+    hash: u32,
+    kind: Kind,
+}
+
+/// The retrieval keys of a subject's names, per token of every Latin form.
+fn subject_keys(subject: &Subject, variants: Option<&Variants>, mut out: impl FnMut(Key)) {
+    let mut token = 0u32;
     for name in &subject.names {
         for part in std::iter::once(name.as_str()).chain(name.split('/').filter(|_| name.contains('/'))) {
             for form in forms(part, subject.schema) {
+                let named: Vec<_> = form.tokens.iter().filter(|t| t.role == Role::Name).collect();
+                if let Some(v) = variants {
+                    // Two known names together: far rarer than either, whatever script each
+                    // is written in. Tokens known in many groups (short syllables) are left out.
+                    let groups: Vec<&[u32]> =
+                        named.iter().map(|t| v.groups(&t.text)).filter(|g| (1..=4).contains(&g.len())).collect();
+                    for (i, a) in groups.iter().enumerate() {
+                        for b in &groups[i + 1..] {
+                            token += 1;
+                            for &ga in *a {
+                                for &gb in *b {
+                                    let (lo, hi) = (ga.min(gb), ga.max(gb));
+                                    let pair = u64::from(lo) << 32 | u64::from(hi);
+                                    out(Key { token, hash: hash(b"G", &pair.to_le_bytes(), None), kind: Kind::Pair });
+                                }
+                            }
+                        }
+                    }
+                }
+                // Syllables written apart or together ("Ha-ra", "Hara"): adjacent short
+                // tokens also stand as one.
+                for w in named.windows(2) {
+                    if w[0].text.len().min(w[1].text.len()) <= 3 {
+                        token += 1;
+                        let joined = crate::names::phonetic_key(&format!("{}{}", w[0].text, w[1].text));
+                        out(Key { token, hash: hash(b"", joined.as_bytes(), None), kind: Kind::Whole });
+                    }
+                }
                 for t in &form.tokens {
+                    if t.role == Role::Initial {
+                        token += 1;
+                        for other in &named {
+                            out(Key { token, hash: pair_hash(t.text.as_bytes()[0], &other.key), kind: Kind::Pair });
+                        }
+                    }
                     if !matches!(t.role, Role::Name | Role::Number) {
                         continue;
                     }
-                    token_no += 1;
+                    token += 1;
                     let key = t.key.as_bytes();
-                    out(token_no, hash(key, None), true);
+                    out(Key { token, hash: hash(b"", key, None), kind: Kind::Whole });
                     if key.len() >= 4 {
                         for skip in 0..key.len() {
                             // Deleting one letter of a doubled pair gives the same variant.
                             if skip > 0 && key[skip] == key[skip - 1] {
                                 continue;
                             }
-                            out(token_no, hash(key, Some(skip)), false);
+                            out(Key { token, hash: hash(b"", key, Some(skip)), kind: Kind::Deleted });
+                        }
+                    }
+                    if let Some(v) = variants.filter(|_| t.role == Role::Name) {
+                        for group in v.groups(&t.text) {
+                            out(Key { token, hash: hash(b"g", &group.to_le_bytes(), None), kind: Kind::Group });
+                        }
+                    }
+                    let skeleton: Vec<u8> = key.iter().copied().filter(|&c| c != b'a').collect();
+                    if skeleton.len() >= 3 && skeleton.len() < key.len() {
+                        out(Key { token, hash: hash(b"s", &skeleton, None), kind: Kind::Skeleton });
+                    }
+                    for date in &subject.birth_dates {
+                        token += 1;
+                        out(Key { token, hash: hash(&date.year.to_le_bytes(), key, None), kind: Kind::Born });
+                    }
+                    if t.role == Role::Name {
+                        for other in named.iter().filter(|o| !std::ptr::eq(**o, t)) {
+                            token += 1;
+                            out(Key { token, hash: pair_hash(t.text.as_bytes()[0], &other.key), kind: Kind::Pair });
                         }
                     }
                 }
@@ -69,15 +153,30 @@ fn subject_keys(subject: &Subject, mut out: impl FnMut(usize, u32, bool)) {
     }
 }
 
-/// The phonetic keys of a subject's name tokens, each once: what two spellings of one
+fn pair_hash(initial: u8, key: &str) -> u32 {
+    hash(&[b'p', initial], key.as_bytes(), None)
+}
+
+/// The phonetic keys of a subject's name tokens, each once, and the groups of known
+/// spellings each token belongs to (`g:` and the group number): what two spellings of one
 /// name most often share. Callers hash them with a secret to make blind blocking keys.
-pub fn blocking_keys(subject: &Subject) -> Vec<String> {
+pub fn blocking_keys(subject: &Subject, variants: Option<&Variants>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: String| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
     for name in &subject.names {
         for form in forms(name, subject.schema) {
             for t in form.tokens {
-                if matches!(t.role, Role::Name | Role::Number) && !keys.contains(&t.key) {
-                    keys.push(t.key);
+                if matches!(t.role, Role::Name | Role::Number) {
+                    if let Some(v) = variants.filter(|_| t.role == Role::Name) {
+                        for g in v.groups(&t.text) {
+                            add(format!("g:{g}"));
+                        }
+                    }
+                    add(t.key);
                 }
             }
         }
@@ -85,20 +184,29 @@ pub fn blocking_keys(subject: &Subject) -> Vec<String> {
     keys
 }
 
-/// FNV-1a over the key, leaving out the byte at `skip`, folded to 32 bits; variants with a
-/// letter left out are tagged so that they never equal a whole key.
-fn hash(key: &[u8], skip: Option<usize>) -> u32 {
+/// FNV-1a over a tag (which keeps kinds of keys apart) and the key, leaving out the byte at
+/// `skip`, folded to 32 bits. A whole key and a key with a letter left out are not tagged
+/// apart: "ivanv" with its `o` left out must meet "ivnv" written without it.
+fn hash(tag: &[u8], key: &[u8], skip: Option<usize>) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in tag {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    if !tag.is_empty() {
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
     for (i, &b) in key.iter().enumerate() {
         if Some(i) != skip {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
-    h = (h ^ u64::from(skip.is_some())).wrapping_mul(0x0100_0000_01b3);
     #[allow(clippy::cast_possible_truncation)]
     let folded = (h ^ (h >> 32)) as u32;
     folded
 }
+
+/// The bit of a posting that marks a key with a letter left out, below the entry number.
+const DELETED: u32 = 1 << 31;
 
 thread_local! {
     /// Per-thread scratch for ranking: score and the last query token counted, per entry.
@@ -107,12 +215,25 @@ thread_local! {
 
 impl Index {
     /// Builds the index. `progress` is called with the number of entries keyed so far.
-    pub fn build(entries: Vec<Entry>, mut progress: impl FnMut(usize)) -> Self {
+    pub fn build(entries: Vec<Entry>, progress: impl FnMut(usize)) -> Self {
+        Self::build_with_variants(entries, None, progress)
+    }
+
+    /// Builds the index with a dictionary of known spellings: a name token also meets its
+    /// other spellings in any script, and scores as one of them.
+    pub fn build_with_variants(
+        entries: Vec<Entry>,
+        variants: Option<Arc<Variants>>,
+        mut progress: impl FnMut(usize),
+    ) -> Self {
         let mut postings: Vec<u64> = Vec::with_capacity(entries.len() * 32);
         for (i, e) in entries.iter().enumerate() {
-            let id = u64::from(u32::try_from(i).expect("fewer than 2^32 entries"));
+            let id = u64::from(u32::try_from(i).ok().filter(|&i| i & DELETED == 0).expect("fewer than 2^31 entries"));
             let start = postings.len();
-            subject_keys(&e.subject, |_, key, _| postings.push(u64::from(key) << 32 | id));
+            subject_keys(&e.subject, variants.as_deref(), |key| {
+                let deleted = if key.kind == Kind::Deleted { u64::from(DELETED) } else { 0 };
+                postings.push(u64::from(key.hash) << 32 | deleted | id);
+            });
             // An entry counts once per key.
             postings[start..].sort_unstable();
             let mut w = start;
@@ -130,7 +251,7 @@ impl Index {
         progress(entries.len());
         postings.sort_unstable();
         postings.shrink_to_fit();
-        Index { entries, postings }
+        Index { entries, postings, variants }
     }
 
     /// Number of entries.
@@ -146,6 +267,11 @@ impl Index {
     /// Number of postings (keys times entries), a measure of its size.
     pub fn postings(&self) -> usize {
         self.postings.len()
+    }
+
+    /// The dictionary of known spellings the index was built with.
+    pub fn variants(&self) -> Option<&Variants> {
+        self.variants.as_deref()
     }
 
     /// The entry at a position.
@@ -171,27 +297,34 @@ impl Index {
                 last.resize(self.entries.len(), 0);
             }
             touched.clear();
-            let mut keys: Vec<(usize, u32, bool)> = Vec::new();
-            subject_keys(query, |t, k, exact| keys.push((t, k, exact)));
-            // Exact keys first, so a token's exact meeting is counted before its variants.
-            keys.sort_by_key(|(t, _, exact)| (*t, !*exact));
-            keys.dedup_by_key(|(t, k, _)| (*t, *k));
-            for (token, key, exact) in keys {
-                let ids = self.postings_of(key);
+            let mut keys: Vec<Key> = Vec::new();
+            subject_keys(query, self.variants.as_deref(), |k| keys.push(k));
+            // Whole keys first, so a token's best meeting is counted before its variants.
+            keys.sort_by_key(|k| (k.token, k.kind != Kind::Whole));
+            keys.dedup_by_key(|k| (k.token, k.hash));
+            for key in keys {
+                let ids = self.postings_of(key.hash);
                 if ids.is_empty() {
                     continue;
                 }
                 #[allow(clippy::cast_precision_loss)]
                 let idf = (n / ids.len() as f32).ln().max(0.1);
-                let w = if exact { idf } else { 0.7 * idf };
-                let stamp = u32::try_from(token).unwrap_or(u32::MAX);
+                let stamp = key.token;
                 for &posting in ids {
                     #[allow(clippy::cast_possible_truncation)]
-                    let id = posting as u32;
+                    let low = posting as u32;
+                    let id = low & !DELETED;
                     let i = id as usize;
                     if last[i] == stamp {
                         continue;
                     }
+                    let w = match key.kind {
+                        Kind::Whole if low & DELETED == 0 => idf,
+                        Kind::Whole | Kind::Deleted => 0.7 * idf,
+                        Kind::Skeleton => 0.6 * idf,
+                        Kind::Group => 0.9 * idf,
+                        Kind::Pair | Kind::Born => idf,
+                    };
                     if score[i] == 0.0 {
                         touched.push(id);
                     }
@@ -218,13 +351,14 @@ impl Index {
     /// Screens a query: the best candidates scored in full, those at or above `min_score`,
     /// best first, at most `top`.
     pub fn search(&self, query: &Subject, top: usize, min_score: f32) -> Vec<Hit> {
-        let prepared = Prepared::new(query);
+        let variants = self.variants.as_deref();
+        let prepared = Prepared::with_variants(query, variants);
         let mut hits: Vec<Hit> = self
             .candidates(query, CANDIDATES.max(top))
             .into_iter()
             .filter_map(|position| {
                 let entry = &self.entries[position];
-                let comparison = compare(&prepared, &Prepared::new(&entry.subject));
+                let comparison = compare(&prepared, &Prepared::with_variants(&entry.subject, variants));
                 (comparison.score >= min_score).then(|| Hit { position, entry_id: entry.id.clone(), comparison })
             })
             .collect();
@@ -274,6 +408,68 @@ mod tests {
         assert_eq!(hits.first().map(|h| h.entry_id.as_str()), Some("lavrov"), "{hits:?}");
         let none = index.search(&query("Maria Gonzalez"), 5, 0.5);
         assert!(none.is_empty(), "{none:?}");
+    }
+
+    fn born(mut e: Entry, date: &str) -> Entry {
+        e.subject.birth_dates = vec![crate::PartialDate::parse(date).expect("a date")];
+        e
+    }
+
+    #[test]
+    fn a_letter_missing_or_added_on_either_side_still_meets() {
+        // Ties go to the earlier entry, so the ones sought come last; the others share
+        // their initials and given names.
+        let mut entries: Vec<Entry> = (0..300)
+            .map(|i| entry(&format!("s{i}"), &[&format!("Sergey {}", ["Lapin", "Kovach", "Larin"][i % 3])]))
+            .collect();
+        entries.extend([entry("lavrov", &["Sergey Lavrov"]), entry("kovalenko", &["Sergey Kovalenko"])]);
+        let index = Index::build(entries, |_| {});
+        // "Lavov" lacks a consonant of "Lavrov"; "Kovalenkov" has one more than "Kovalenko".
+        for (query_name, id) in [("Sergey Lavov", "lavrov"), ("Kovalenkov Sergey", "kovalenko")] {
+            let first = index.candidates(&query(query_name), 1);
+            assert_eq!(first.iter().map(|&p| index.entry(p).id.as_str()).collect::<Vec<_>>(), [id], "{query_name}");
+        }
+    }
+
+    #[test]
+    fn initials_and_a_year_of_birth_single_out_one_namesake() {
+        let given = ["John", "James", "Jack", "Joseph", "Mary", "Peter", "Paul", "Anna"];
+        let mut entries = Vec::new();
+        for i in 0..400 {
+            let e = entry(&format!("n{i}"), &[&format!("{} Smith", given[i % given.len()])]);
+            entries.push(born(e, &format!("{}-03-04", 1950 + i % 40)));
+        }
+        entries.push(born(entry("target", &["John Smith"]), "1999-01-02"));
+        let index = Index::build(entries, |_| {});
+        let mut q = query("J. Smith");
+        q.birth_dates = vec![crate::PartialDate::parse("1999-01-02").expect("a date")];
+        let first = index.candidates(&q, 1);
+        assert_eq!(index.entry(first[0]).id, "target");
+        // Without the year, a John or a James Smith comes before any Mary or Peter Smith.
+        let ranked = index.candidates(&query("J. Smith"), 200);
+        let initial = |p: &usize| index.entry(*p).subject.names[0].starts_with('J');
+        let firsts = ranked.iter().take_while(|p| initial(p)).count();
+        assert!(firsts >= 200, "{firsts}");
+    }
+
+    #[test]
+    fn known_spellings_meet_across_scripts_and_syllables_written_apart() {
+        let text = "antonissen, 安東尼森 => Q1\nmenard, 梅纳尔 => Q2\nherzberg, херцберг => Q3\n";
+        let (variants, _) = Variants::read(text.as_bytes(), |_| true).expect("read");
+        let mut entries: Vec<Entry> =
+            (0..200).map(|i| entry(&format!("n{i}"), &[&format!("Antonis {}", ["Menaker", "Hart"][i % 2])])).collect();
+        entries.extend((0..50).map(|i| entry(&format!("s{i}"), &["Ha Shiramizu"])));
+        entries.extend([entry("target", &["Antonissen Ménard"]), entry("hara", &["Hara Shiramizu"])]);
+        let plain = Index::build(entries.clone(), |_| {});
+        let index = Index::build_with_variants(entries, Some(Arc::new(variants)), |_| {});
+        let han = query("安東尼森 梅纳尔");
+        assert!(plain.search(&han, 5, 0.5).is_empty());
+        let hits = index.search(&han, 5, 0.5);
+        assert_eq!(hits.first().map(|h| h.entry_id.as_str()), Some("target"), "{hits:?}");
+        assert!(hits[0].comparison.matched && hits[0].comparison.explanation.contains("known spelling"), "{hits:?}");
+        // Without the syllables joined, "Hara" would rank below every "Ha Shiramizu".
+        let first = index.candidates(&query("Ha-ra Shiramizu"), 1);
+        assert_eq!(index.entry(first[0]).id, "hara");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod index;
 pub mod names;
 pub mod score;
 pub mod translit;
+pub mod variants;
 
 use std::fmt;
 

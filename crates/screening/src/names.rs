@@ -32,12 +32,15 @@ pub struct Token {
     /// Romanised from a script that writes few vowels (Arabic, Hebrew): its vowels are
     /// guesses, so its consonants are what counts.
     pub abjad: bool,
+    /// The groups of known spellings the token belongs to (see [`crate::variants`]),
+    /// ascending; empty when none was looked up or none knows it.
+    pub groups: Vec<u32>,
 }
 
 impl Token {
     fn new(text: String, role: Role) -> Self {
         let key = phonetic_key(&text);
-        Token { text, key, role, abjad: false }
+        Token { text, key, role, abjad: false, groups: Vec::new() }
     }
 
     /// How much the token counts in a comparison.
@@ -434,16 +437,23 @@ pub fn phonetic_key(text: &str) -> String {
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied().unwrap_or(0);
+        let after = b.get(i + 2).copied().unwrap_or(0);
         let (mapped, used): (u8, usize) = match (c, next) {
+            // German "tsch" and "sch", Polish "sz": one sound, written "ch" or "sh" elsewhere.
+            (b't', b's') if b.get(i + 2..i + 4) == Some(b"ch") => (b'S', 4),
+            (b's', b'c') if after == b'h' => (b'S', 3),
+            // "Christopher", "Chloe": a k before r and l.
+            (b'c', b'h') if matches!(after, b'r' | b'l') => (b'k', 2),
+            (b's' | b'c', b'h') | (b's', b'z') => (b'S', 2),
+            // A hard c, as in "Hendricus" for "Хендрикус"; before e, i, y it stays a c.
+            (b'c', b'a' | b'o' | b'u' | b'r' | b'l' | b't') | (b'q', _) => (b'k', 1),
             (b'k', b'h') => (b'g', 2),
             (b'z', b'h') | (b'd', b'j') => (b'j', 2),
-            (b's' | b'c', b'h') => (b'S', 2),
             (b'p', b'h') => (b'f', 2),
             (b't', b's' | b'z') => (b'c', 2),
             (b'c', b'k') => (b'k', 2),
             (b'g' | b't', b'h') => (c, 2),
             (b'k', b's') => (b'x', 2),
-            (b'q', _) => (b'k', 1),
             (b'w', _) => (b'v', 1),
             (b'z', _) => (b's', 1),
             (b'h', _) => (b'g', 1),
@@ -604,6 +614,12 @@ mod tests {
             ("serhii", "sergei"),
             ("alexander", "aleksander"),
             ("bin", "ben"),
+            ("christofer", "kristofer"),
+            ("hendricus", "khendrykus"),
+            ("victor", "viktor"),
+            ("szuwar", "shuvar"),
+            ("schmidt", "shmidt"),
+            ("dsemidowitsch", "dziemidovich"),
         ] {
             assert_eq!(phonetic_key(a), phonetic_key(b), "{a} / {b}");
         }

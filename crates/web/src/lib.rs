@@ -96,6 +96,9 @@ pub struct WebConfig {
     pub watchlist_dir: Option<std::path::PathBuf>,
     /// How often the watchlist files are checked for changes.
     pub watchlist_poll: Duration,
+    /// Known spellings of names across scripts (see [`legion_screening::variants`]), used by
+    /// watchlist screening and duplicate detection; `None`: transliteration rules alone.
+    pub known_spellings: Option<Arc<legion_screening::variants::Variants>>,
 }
 
 impl Default for WebConfig {
@@ -113,6 +116,7 @@ impl Default for WebConfig {
             max_batch: 512,
             watchlist_dir: None,
             watchlist_poll: Duration::from_secs(30),
+            known_spellings: None,
         }
     }
 }
@@ -173,7 +177,7 @@ impl AppState {
     ) -> Self {
         let uploads = Arc::new(Semaphore::new(config.max_concurrent_uploads));
         let intake = intake::Intake::new(config.max_batch);
-        let watchlists = watchlists::Watchlists::new(config.watchlist_dir.clone());
+        let watchlists = watchlists::Watchlists::new(config.watchlist_dir.clone(), config.known_spellings.clone());
         Self(Arc::new(Inner {
             store,
             documents,

@@ -542,11 +542,11 @@ pub fn watchlist_flags(lists: &crate::watchlists::Loaded, details: &ApplicantDet
         .collect()
 }
 
-/// The blind screening keys of an applicant: keyed hashes of the sound of each name token
-/// and of the date of birth. The store holds these, never the names.
+/// The blind screening keys of an applicant: keyed hashes of the sound of each name token,
+/// of the groups of known spellings each belongs to, and of the date of birth. The store holds these, never the names.
 pub fn screening_keys(state: &AppState, details: &ApplicantDetails) -> Vec<i64> {
     let subject = applicant_subject(details);
-    let mut values: Vec<Vec<u8>> = legion_screening::index::blocking_keys(&subject)
+    let mut values: Vec<Vec<u8>> = legion_screening::index::blocking_keys(&subject, state.watchlists.variants())
         .into_iter()
         .map(|k| [b"name\0".as_slice(), k.as_bytes()].concat())
         .collect();
@@ -581,7 +581,8 @@ async fn possible_duplicates(
     already: &std::collections::HashSet<ApplicationId>,
 ) -> Result<Vec<Flag>, AppError> {
     let ids = state.store.screening_candidates(keys, record.id, DUPLICATE_MIN_SHARED, DUPLICATE_CANDIDATES).await?;
-    let me = legion_screening::score::Prepared::new(&applicant_subject(&record.details));
+    let variants = state.watchlists.variants();
+    let me = legion_screening::score::Prepared::with_variants(&applicant_subject(&record.details), variants);
     let mut flags = Vec::new();
     for id in ids {
         if already.contains(&id) {
@@ -594,7 +595,7 @@ async fn possible_duplicates(
         };
         let c = legion_screening::score::compare(
             &me,
-            &legion_screening::score::Prepared::new(&applicant_subject(&other.details)),
+            &legion_screening::score::Prepared::with_variants(&applicant_subject(&other.details), variants),
         );
         if c.matched {
             flags.push(Flag {

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use legion_screening::import::{self, Summary};
 use legion_screening::index::Index;
+use legion_screening::variants::Variants;
 use legion_screening::{Entry, Subject};
 use serde::Serialize;
 
@@ -55,6 +56,7 @@ pub struct Loaded {
 /// The watchlists of a server.
 pub struct Watchlists {
     dir: Option<PathBuf>,
+    variants: Option<Arc<Variants>>,
     current: RwLock<Arc<Loaded>>,
     /// One load at a time.
     loading: tokio::sync::Mutex<()>,
@@ -110,7 +112,7 @@ fn count<K: ToString, N: Copy + TryInto<u64>>(items: &[(K, N)]) -> Vec<ReasonCou
 }
 
 /// Reads and indexes every file; blocking.
-fn load(dir: &Path, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadError> {
+fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadError> {
     let fingerprint = list_files(dir)?;
     let mut entries: Vec<Entry> = Vec::new();
     let mut files = Vec::with_capacity(fingerprint.len());
@@ -130,20 +132,27 @@ fn load(dir: &Path, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadE
             e
         }));
     }
-    Ok(Loaded { index: Index::build(entries, |_| {}), files, loaded_at: Some(now), generation, fingerprint })
+    let index = Index::build_with_variants(entries, variants, |_| {});
+    Ok(Loaded { index, files, loaded_at: Some(now), generation, fingerprint })
 }
 
 impl Watchlists {
     /// Lists read from `dir` (none loaded until [`Watchlists::reload`]); `None`: no lists.
-    pub fn new(dir: Option<PathBuf>) -> Self {
+    /// Names are matched with the help of `variants`, known spellings, when given.
+    pub fn new(dir: Option<PathBuf>, variants: Option<Arc<Variants>>) -> Self {
         let empty = Loaded {
-            index: Index::build(Vec::new(), |_| {}),
+            index: Index::build_with_variants(Vec::new(), variants.clone(), |_| {}),
             files: Vec::new(),
             loaded_at: None,
             generation: 0,
             fingerprint: Vec::new(),
         };
-        Watchlists { dir, current: RwLock::new(Arc::new(empty)), loading: tokio::sync::Mutex::new(()) }
+        Watchlists { dir, variants, current: RwLock::new(Arc::new(empty)), loading: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The known spellings names are matched with, if any.
+    pub fn variants(&self) -> Option<&Variants> {
+        self.variants.as_deref()
     }
 
     /// The lists in use now.
@@ -157,7 +166,8 @@ impl Watchlists {
         let dir = self.dir.clone().ok_or(LoadError::NotConfigured)?;
         let _one = self.loading.lock().await;
         let generation = self.current().generation + 1;
-        let loaded = tokio::task::spawn_blocking(move || load(&dir, generation, now))
+        let variants = self.variants.clone();
+        let loaded = tokio::task::spawn_blocking(move || load(&dir, variants, generation, now))
             .await
             .map_err(|e| LoadError::Directory(std::io::Error::other(e.to_string())))??;
         let loaded = Arc::new(loaded);

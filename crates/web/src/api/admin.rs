@@ -231,6 +231,8 @@ pub struct WatchlistStatus {
     pub entries: usize,
     /// Each file: entries, and what was skipped or dropped by reason.
     pub files: Vec<crate::watchlists::ListFile>,
+    /// Groups of known spellings names are matched with (0: transliteration rules alone).
+    pub known_spellings: usize,
     /// After a reload: open cases sent back to vetting hold by new hits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<usize>,
@@ -242,6 +244,7 @@ fn watchlist_status(loaded: &crate::watchlists::Loaded, held: Option<usize>) -> 
         generation: loaded.generation,
         entries: loaded.index.len(),
         files: loaded.files.clone(),
+        known_spellings: loaded.index.variants().map_or(0, legion_screening::variants::Variants::len),
         held,
     }
 }

@@ -11,6 +11,7 @@ use crate::common::{Backend, TestApp, application};
 on_both_backends!(
     watchlist_hits_hold_cases_and_a_reload_rescreens_open_ones,
     changed_watchlist_files_are_picked_up_and_the_same_person_is_found_across_missions,
+    known_spellings_link_romanisations_no_rule_derives,
 );
 
 const LIST: &str = "id,name,aliases,birth_date,nationality\n\
@@ -25,6 +26,21 @@ fn person(residence: &str, passport: &str, given: &str, family: &str, native: &s
     a["native_name"] = json!(native);
     a["date_of_birth"] = json!(born);
     a
+}
+
+/// Submits an application and waits for screening: its id and the state it reached.
+async fn submit_screened(app: &TestApp, application: &Value) -> (String, String) {
+    let submitted = app.submit(application).await;
+    let id = submitted["id"].as_str().unwrap().to_owned();
+    let state = app.screened(&id, submitted["access_code"].as_str().unwrap()).await;
+    (id, state)
+}
+
+/// The possible-duplicate flag the vetting officer sees on a case.
+async fn duplicate_flag(app: &TestApp, id: &str) -> Value {
+    let vetting = app.signed_in("vetting").await;
+    let v: Value = vetting.get(format!("{}/api/v1/vetting/{id}", app.base)).send().await.unwrap().json().await.unwrap();
+    v["flags"].as_array().unwrap().iter().find(|f| f["kind"] == "possible_duplicate").expect("a duplicate flag").clone()
 }
 
 async fn state_of(app: &TestApp, id: &str) -> String {
@@ -137,24 +153,41 @@ async fn changed_watchlist_files_are_picked_up_and_the_same_person_is_found_acro
     assert_eq!(app.state.watchlists.current().index.len(), 2);
 
     // The same person at two missions: Ukrainian and Russian romanisations, the same birth date.
-    let first =
-        app.submit(&person("GB", "GB8200001", "Oleksandr", "Shevchenko", "Олександр Шевченко", "1985-04-12")).await;
-    let first_id = first["id"].as_str().unwrap();
-    assert_eq!(app.screened(first_id, first["access_code"].as_str().unwrap()).await, "mission_review");
-    let again =
-        app.submit(&person("US", "US8200002", "Aleksandr", "Shevchenko", "Александр Шевченко", "1985-04-12")).await;
-    let again_id = again["id"].as_str().unwrap();
-    assert_eq!(app.screened(again_id, again["access_code"].as_str().unwrap()).await, "vetting_hold");
-    let vetting = app.signed_in("vetting").await;
-    let v: Value =
-        vetting.get(format!("{}/api/v1/vetting/{again_id}", app.base)).send().await.unwrap().json().await.unwrap();
-    let flag =
-        v["flags"].as_array().unwrap().iter().find(|f| f["kind"] == "possible_duplicate").expect("a duplicate flag");
+    let first = person("GB", "GB8200001", "Oleksandr", "Shevchenko", "Олександр Шевченко", "1985-04-12");
+    assert_eq!(submit_screened(&app, &first).await.1, "mission_review");
+    let again = person("US", "US8200002", "Aleksandr", "Shevchenko", "Александр Шевченко", "1985-04-12");
+    let (again_id, state) = submit_screened(&app, &again).await;
+    assert_eq!(state, "vetting_hold");
+    let flag = duplicate_flag(&app, &again_id).await;
     assert!(flag["basis"].as_str().unwrap().contains("gb-london"), "{flag}");
     assert!(flag["explanation"].as_str().unwrap().contains("sounds like"), "{flag}");
     // Same name, another birth date: another person.
-    let namesake =
-        app.submit(&person("PL", "PL8200003", "Oleksandr", "Shevchenko", "Олександр Шевченко", "1979-11-02")).await;
-    let namesake_id = namesake["id"].as_str().unwrap();
-    assert_eq!(app.screened(namesake_id, namesake["access_code"].as_str().unwrap()).await, "mission_review");
+    let namesake = person("PL", "PL8200003", "Oleksandr", "Shevchenko", "Олександр Шевченко", "1979-11-02");
+    assert_eq!(submit_screened(&app, &namesake).await.1, "mission_review");
+}
+
+async fn known_spellings_link_romanisations_no_rule_derives(backend: Backend) {
+    // A Russian passport writes Ginger Herzberg as Dzhindzher Khertsberg: no transliteration
+    // rule leads back, the dictionary of known spellings does.
+    let variants = "herzberg, херцберг => Q1\nginger, джинджер => Q2\n";
+    let (variants, _) = legion_screening::variants::Variants::read(variants.as_bytes(), |_| true).unwrap();
+    let app = TestApp::spawn_with(backend, |config, _| {
+        config.known_spellings = Some(std::sync::Arc::new(variants));
+    })
+    .await;
+    let admin = app.signed_in("admin").await;
+    let status: Value =
+        admin.get(format!("{}/api/v1/watchlists", app.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["known_spellings"], 2, "{status}");
+
+    let first = person("GB", "GB8300001", "Ginger", "Herzberg", "", "1985-09-04");
+    assert_eq!(submit_screened(&app, &first).await.1, "mission_review");
+    let again = person("US", "US8300002", "Dzhindzher", "Khertsberg", "Джинджер Херцберг", "1985-09-04");
+    let (again_id, state) = submit_screened(&app, &again).await;
+    assert_eq!(state, "vetting_hold");
+    let flag = duplicate_flag(&app, &again_id).await;
+    assert!(flag["explanation"].as_str().unwrap().contains("known spelling"), "{flag}");
+    // Another person with the same date of birth is not drawn in.
+    let other = person("PL", "PL8300003", "Anna", "Kowalska", "", "1985-09-04");
+    assert_eq!(submit_screened(&app, &other).await.1, "mission_review");
 }
