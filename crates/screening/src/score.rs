@@ -326,7 +326,8 @@ fn token_match(a: &Token, b: &Token, schema: Schema) -> Option<(f32, How)> {
         }
     };
     if a.key == b.key && a.key.len() >= 2 {
-        consider(0.92, How::Sound);
+        // A short key says little: "Eco" and "Okoya" both sound "aka".
+        consider(if a.key.len() >= 4 { 0.92 } else { 0.8 }, How::Sound);
     }
     if crate::variants::share(&a.groups, &b.groups) {
         consider(0.9, How::Known);

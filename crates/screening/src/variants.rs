@@ -7,6 +7,8 @@
 //! compared with, so a lookup is one token's text, whatever script the name came in. Forms
 //! are kept as 64-bit hashes beside their group numbers, sorted: 12 bytes a form.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
 
 use crate::Schema;
@@ -15,11 +17,32 @@ use crate::names::{Role, forms};
 /// Groups of known spellings, looked up by a token's text.
 #[derive(Debug, Default)]
 pub struct Variants {
-    /// Hash of a token text, sorted; the group it belongs to at the same position.
-    hashes: Vec<u64>,
+    /// Hash of a token text → where its groups start in `groups`, and how many there are.
+    spellings: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
+    /// Group numbers, each spelling's ascending.
     groups: Vec<u32>,
     /// Number of groups read.
     group_count: u32,
+}
+
+/// The keys are hashes already: used as they are.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Lines that could not be used, and why; the rest of the file is still read.
@@ -87,16 +110,23 @@ impl Variants {
         }
         pairs.sort_unstable();
         pairs.dedup();
-        let (hashes, groups) = pairs.into_iter().unzip();
-        Ok((Variants { hashes, groups, group_count }, skipped))
+        let mut spellings: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>> = HashMap::default();
+        let mut groups = Vec::with_capacity(pairs.len());
+        for (h, group) in pairs {
+            let at = u32::try_from(groups.len()).expect("fewer than 2^32 spellings");
+            spellings.entry(h).or_insert((at, 0)).1 += 1;
+            groups.push(group);
+        }
+        spellings.shrink_to_fit();
+        Ok((Variants { spellings, groups, group_count }, skipped))
     }
 
     /// The groups a token's text belongs to, in ascending order (empty when unknown).
     pub fn groups(&self, text: &str) -> &[u32] {
-        let h = hash(text);
-        let lo = self.hashes.partition_point(|&x| x < h);
-        let hi = lo + self.hashes[lo..].partition_point(|&x| x == h);
-        &self.groups[lo..hi]
+        match self.spellings.get(&hash(text)) {
+            Some(&(at, n)) => &self.groups[at as usize..(at + n) as usize],
+            None => &[],
+        }
     }
 
     /// Number of groups.
@@ -111,7 +141,7 @@ impl Variants {
 
     /// Number of spellings known, over all groups.
     pub fn spellings(&self) -> usize {
-        self.hashes.len()
+        self.groups.len()
     }
 }
 
