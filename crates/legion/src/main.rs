@@ -348,7 +348,7 @@ async fn serve(
     // them again, in the background, while the server starts serving.
     let rescreen = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = legion_web::service::rescreen_after_load(&rescreen).await {
+        if let Err(e) = legion_web::service::rescreen_at_start(&rescreen).await {
             tracing::warn!(error = %e, "re-screening open cases after start failed");
         }
     });

@@ -14,6 +14,10 @@ pub mod score;
 pub mod translit;
 pub mod variants;
 
+/// Changes whenever matching changes what it finds (keys, rules, scores), so that stored
+/// results known to come from an older matcher can be redone.
+pub const MATCHER_REVISION: u32 = 2;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

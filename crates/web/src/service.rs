@@ -670,13 +670,29 @@ pub async fn load_watchlists(state: &AppState) -> Result<std::sync::Arc<crate::w
     Ok(loaded)
 }
 
-/// [`rescreen_open_cases`], logging how many went back to vetting hold.
+/// [`rescreen_open_cases`], logging how many went back to vetting hold, and noting the lists
+/// they were re-screened against.
 pub async fn rescreen_after_load(state: &AppState) -> Result<usize, AppError> {
+    let lists = state.watchlists.current();
     let held = rescreen_open_cases(state).await?;
     if held > 0 {
         tracing::info!(held, "open cases sent back to vetting hold by the new watchlists");
     }
+    if let Err(e) = state.watchlists.mark_rescreened(&lists).await {
+        tracing::warn!(error = %e, "cannot note the re-screening in the watchlist directory; the next start re-screens again");
+    }
     Ok(held)
+}
+
+/// After a start: re-screens open cases unless they were last re-screened against exactly
+/// these lists (the files may have changed while the server was down; with a million open
+/// cases, doing it again for nothing would take the machine for minutes). `None`: skipped.
+pub async fn rescreen_at_start(state: &AppState) -> Result<Option<usize>, AppError> {
+    if state.watchlists.rescreened_against_current().await {
+        tracing::info!("watchlists unchanged since open cases were last re-screened");
+        return Ok(None);
+    }
+    rescreen_after_load(state).await.map(Some)
 }
 
 /// Reloads the watchlists and re-screens open cases against them; for the reload triggers

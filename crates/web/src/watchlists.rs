@@ -14,6 +14,7 @@ use legion_screening::index::Index;
 use legion_screening::variants::Variants;
 use legion_screening::{Entry, Subject};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// How many records or values one reason covers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -51,7 +52,14 @@ pub struct Loaded {
     pub generation: u64,
     /// Names, sizes and modification times of the files loaded, to notice changes.
     fingerprint: Vec<(String, u64, Option<SystemTime>)>,
+    /// SHA-256 over every file's name and bytes, the known spellings and the matcher's
+    /// revision: what open cases were last re-screened against, when it equals the marker.
+    pub digest: String,
 }
+
+/// The file in the watchlist directory that holds the digest of the lists open cases were
+/// last re-screened against in full (hidden, so never read as a list).
+const SCREENED_MARKER: &str = ".screened";
 
 /// The watchlists of a server.
 pub struct Watchlists {
@@ -116,9 +124,23 @@ fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateT
     let fingerprint = list_files(dir)?;
     let mut entries: Vec<Entry> = Vec::new();
     let mut files = Vec::with_capacity(fingerprint.len());
+    let mut digest = Sha256::new();
+    digest.update(legion_screening::MATCHER_REVISION.to_le_bytes());
+    if let Some(v) = variants.as_deref() {
+        digest.update(format!("known spellings {} {}\0", v.len(), v.spellings()));
+    }
     for (name, _, _) in &fingerprint {
-        let imported = import::read_path(&dir.join(name), &mut |_| {})
-            .map_err(|error| LoadError::File { file: name.clone(), error })?;
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| LoadError::File {
+            file: name.clone(),
+            error: import::ImportError::Open { path: path.clone(), source: e },
+        })?;
+        digest.update(name.as_bytes());
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(&bytes);
+        drop(bytes);
+        let imported =
+            import::read_path(&path, &mut |_| {}).map_err(|error| LoadError::File { file: name.clone(), error })?;
         let summary: Summary = imported.summary();
         files.push(ListFile {
             file: name.clone(),
@@ -133,7 +155,8 @@ fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateT
         }));
     }
     let index = Index::build_with_variants(entries, variants, |_| {});
-    Ok(Loaded { index, files, loaded_at: Some(now), generation, fingerprint })
+    let digest = hex::encode(digest.finalize());
+    Ok(Loaded { index, files, loaded_at: Some(now), generation, fingerprint, digest })
 }
 
 impl Watchlists {
@@ -146,6 +169,7 @@ impl Watchlists {
             loaded_at: None,
             generation: 0,
             fingerprint: Vec::new(),
+            digest: String::new(),
         };
         Watchlists { dir, variants, current: RwLock::new(Arc::new(empty)), loading: tokio::sync::Mutex::new(()) }
     }
@@ -173,6 +197,34 @@ impl Watchlists {
         let loaded = Arc::new(loaded);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&loaded);
         Ok(loaded)
+    }
+
+    /// Whether open cases were last re-screened in full against exactly the lists now in
+    /// use (see [`Watchlists::mark_rescreened`]).
+    pub async fn rescreened_against_current(&self) -> bool {
+        let Some(dir) = self.dir.clone() else { return false };
+        let digest = self.current().digest.clone();
+        let marker = tokio::task::spawn_blocking(move || std::fs::read_to_string(dir.join(SCREENED_MARKER))).await;
+        matches!(marker, Ok(Ok(m)) if !digest.is_empty() && m.trim() == digest)
+    }
+
+    /// Records that open cases have been re-screened against the lists of `loaded`, so that
+    /// a restart with the same lists need not do it again. Written to a new file and renamed,
+    /// so a crash leaves the old marker or the new one.
+    ///
+    /// # Errors
+    /// The directory is not writable (then every start re-screens).
+    pub async fn mark_rescreened(&self, loaded: &Loaded) -> std::io::Result<()> {
+        let Some(dir) = self.dir.clone() else { return Ok(()) };
+        let digest = loaded.digest.clone();
+        tokio::task::spawn_blocking(move || {
+            let tmp = dir.join(format!("{SCREENED_MARKER}.tmp"));
+            std::fs::write(&tmp, format!("{digest}\n"))?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, dir.join(SCREENED_MARKER))
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
 
     /// Whether the files differ from those loaded (added, removed, resized or touched).

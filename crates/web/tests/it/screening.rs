@@ -12,6 +12,7 @@ on_both_backends!(
     watchlist_hits_hold_cases_and_a_reload_rescreens_open_ones,
     changed_watchlist_files_are_picked_up_and_the_same_person_is_found_across_missions,
     known_spellings_link_romanisations_no_rule_derives,
+    a_start_with_unchanged_lists_does_not_rescreen_again,
 );
 
 const LIST: &str = "id,name,aliases,birth_date,nationality\n\
@@ -26,6 +27,19 @@ fn person(residence: &str, passport: &str, given: &str, family: &str, native: &s
     a["native_name"] = json!(native);
     a["date_of_birth"] = json!(born);
     a
+}
+
+/// A server with an empty watchlist directory, reloaded only when the test says so (not by
+/// watching the files).
+async fn app_with_watchlist_dir(backend: Backend) -> (TestApp, std::path::PathBuf) {
+    let app = TestApp::spawn_with(backend, |config, dir| {
+        std::fs::create_dir_all(dir.join("watchlists")).unwrap();
+        config.watchlist_dir = Some(dir.join("watchlists"));
+        config.watchlist_poll = Duration::from_hours(1);
+    })
+    .await;
+    let dir = app.state.config.watchlist_dir.clone().unwrap();
+    (app, dir)
 }
 
 /// Submits an application and waits for screening: its id and the state it reached.
@@ -49,14 +63,7 @@ async fn state_of(app: &TestApp, id: &str) -> String {
 }
 
 async fn watchlist_hits_hold_cases_and_a_reload_rescreens_open_ones(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config, dir| {
-        std::fs::create_dir_all(dir.join("watchlists")).unwrap();
-        config.watchlist_dir = Some(dir.join("watchlists"));
-        // Reloads come from the API in this test, not from watching the files.
-        config.watchlist_poll = Duration::from_hours(1);
-    })
-    .await;
-    let dir = app.state.config.watchlist_dir.clone().unwrap();
+    let (app, dir) = app_with_watchlist_dir(backend).await;
     // Before any list: screened, nothing found.
     let bout = app.submit(&person("GB", "GB8100001", "Viktor", "But", "Віктор Бут", "1967-01-13")).await;
     let (bout_id, bout_code) = (bout["id"].as_str().unwrap(), bout["access_code"].as_str().unwrap());
@@ -190,4 +197,32 @@ async fn known_spellings_link_romanisations_no_rule_derives(backend: Backend) {
     // Another person with the same date of birth is not drawn in.
     let other = person("PL", "PL8300003", "Anna", "Kowalska", "", "1985-09-04");
     assert_eq!(submit_screened(&app, &other).await.1, "mission_review");
+}
+
+async fn a_start_with_unchanged_lists_does_not_rescreen_again(backend: Backend) {
+    let (app, dir) = app_with_watchlist_dir(backend).await;
+    // Submitted while no list names him.
+    let (bout_id, state) = submit_screened(&app, &person("GB", "GB8400001", "Viktor", "But", "", "1967-01-13")).await;
+    assert_eq!(state, "mission_review");
+    std::fs::write(dir.join("internal.csv"), LIST).unwrap();
+
+    // The first start with the list re-screens, holds the case, and notes the lists.
+    legion_web::service::load_watchlists(&app.state).await.unwrap();
+    assert_eq!(legion_web::service::rescreen_at_start(&app.state).await.unwrap(), Some(1));
+    assert_eq!(state_of(&app, &bout_id).await, "vetting_hold");
+    let digest = app.state.watchlists.current().digest.clone();
+    assert_eq!(std::fs::read_to_string(dir.join(".screened")).unwrap().trim(), digest);
+    // The next start with the same files does not do it again; loading the same bytes
+    // gives the same digest.
+    legion_web::service::load_watchlists(&app.state).await.unwrap();
+    assert_eq!(app.state.watchlists.current().digest, digest);
+    assert_eq!(legion_web::service::rescreen_at_start(&app.state).await.unwrap(), None);
+
+    // Another entry in the file: the next start re-screens, and finds the new entry's match.
+    let (kravets_id, _) = submit_screened(&app, &person("PL", "PL8400002", "Nadia", "Kravets", "", "1979-03-02")).await;
+    std::fs::write(dir.join("internal.csv"), format!("{LIST}W-4,Nadiya Kravets,,1979-03-02,UA\n")).unwrap();
+    legion_web::service::load_watchlists(&app.state).await.unwrap();
+    assert_ne!(app.state.watchlists.current().digest, digest);
+    assert_eq!(legion_web::service::rescreen_at_start(&app.state).await.unwrap(), Some(1));
+    assert_eq!(state_of(&app, &kravets_id).await, "vetting_hold");
 }
