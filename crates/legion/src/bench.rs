@@ -66,6 +66,13 @@ pub enum BenchCmd {
         /// Measured requests per page.
         #[arg(long, default_value_t = 500)]
         requests: usize,
+        /// People on a synthetic watchlist the server loads afterwards, with the known
+        /// spellings, to measure its memory with both (0: skip that part).
+        #[arg(long, default_value_t = 1_000_000)]
+        watchlist_people: usize,
+        /// Reference data folder (with `names/name-variants.txt`) for that watchlist.
+        #[arg(long, default_value = "../shared/data")]
+        data: std::path::PathBuf,
     },
     /// The March 2022 surge replayed faster than real time through the whole pipeline: the
     /// delay from submission to screened, per mission.
@@ -133,8 +140,8 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Surge { db, pg_url, applications, days, speed } => {
             crate::bench_load::surge(db, &pg_url, applications, days, speed).await
         }
-        BenchCmd::Queue { db, pg_url, applications, requests } => {
-            crate::bench_load::queue(db, &pg_url, applications, requests).await
+        BenchCmd::Queue { db, pg_url, applications, requests, watchlist_people, data } => {
+            crate::bench_load::queue(db, &pg_url, applications, requests, watchlist_people, &data).await
         }
         BenchCmd::Intake { db, pg_url, clients, seconds } => {
             crate::bench_load::intake(db, &pg_url, clients, seconds).await

@@ -359,6 +359,34 @@ fn entry(corpus: &Corpus, p: &Person, id: String, rng: &mut impl Rng) -> Entry {
     }
 }
 
+/// Writes a watchlist of `people` synthetic people, drawn as in this suite from the variant
+/// corpus under `data`, as CSV (`id,name,aliases,birth_date,nationality`) to `out`: what
+/// the server's memory is measured with in `legion bench queue`.
+pub fn write_synthetic_watchlist(
+    data: &std::path::Path,
+    people: usize,
+    seed: u64,
+    out: &std::path::Path,
+) -> Result<()> {
+    let path = data.join(VARIANTS);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}: pass the reference data folder with --data DIR", path.display()))?;
+    let corpus = Corpus::parse(&text, 0.8, seed);
+    drop(text);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0001);
+    let mut w = csv::Writer::from_path(out).with_context(|| format!("cannot create {}", out.display()))?;
+    w.write_record(["id", "name", "aliases", "birth_date", "nationality"])?;
+    for i in 0..people {
+        let p = draw_person(&corpus, &mut rng, 0.3, 0.2);
+        let e = entry(&corpus, &p, format!("W{i:07}"), &mut rng);
+        let birth = e.subject.birth_dates.first().map(ToString::to_string).unwrap_or_default();
+        let nationality = e.subject.nationalities.first().cloned().unwrap_or_default();
+        w.write_record([e.id.as_str(), &e.subject.names[0], &e.subject.names[1..].join(";"), &birth, &nationality])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Perturbations
 // ---------------------------------------------------------------------------------------

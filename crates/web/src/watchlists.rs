@@ -218,6 +218,11 @@ impl Watchlists {
         let Some(dir) = self.dir.clone() else { return Ok(()) };
         let digest = loaded.digest.clone();
         tokio::task::spawn_blocking(move || {
+            // No directory, no lists: nothing to note (a directory created later with lists
+            // in it has no marker, so its first start re-screens).
+            if !dir.is_dir() {
+                return Ok(());
+            }
             let tmp = dir.join(format!("{SCREENED_MARKER}.tmp"));
             std::fs::write(&tmp, format!("{digest}\n"))?;
             std::fs::File::open(&tmp)?.sync_all()?;

@@ -225,4 +225,10 @@ async fn a_start_with_unchanged_lists_does_not_rescreen_again(backend: Backend) 
     assert_ne!(app.state.watchlists.current().digest, digest);
     assert_eq!(legion_web::service::rescreen_at_start(&app.state).await.unwrap(), Some(1));
     assert_eq!(state_of(&app, &kravets_id).await, "vetting_hold");
+
+    // Without a watchlist directory there is nothing to note, and no error.
+    let absent = dir.with_file_name("absent");
+    let none = legion_web::watchlists::Watchlists::new(Some(absent.clone()), None);
+    none.mark_rescreened(&none.current()).await.unwrap();
+    assert!(!absent.exists());
 }
