@@ -2,11 +2,13 @@
 //! entries by the rarity of the keys they share with the query, then scores the best few
 //! in full.
 //!
-//! Each name token contributes its phonetic key and the key with any one letter left out,
-//! so that a typo or a transliteration drift in a token still meets its partner. Postings
+//! Each name token contributes its phonetic key and the key with any one letter left out
+//! (one key space, so a typo, a missing or an extra letter on either side still meets its
+//! partner), its consonants, its first letter beside every other token, itself beside each
+//! year of birth, and the groups of known spellings it belongs to. Postings
 //! are kept as one sorted array of 64-bit words, a 32-bit key hash above a 32-bit entry
-//! number: 8 bytes per posting, with no per-key allocation, so a million names fit in a few
-//! hundred megabytes. Two keys whose hashes collide only add a candidate to score.
+//! number: 8 bytes per posting, with no per-key allocation, found through a table of hash
+//! prefixes. Two keys whose hashes collide only add a candidate to score.
 
 use std::cell::RefCell;
 use std::sync::Arc;
