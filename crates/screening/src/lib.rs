@@ -16,7 +16,7 @@ pub mod variants;
 
 /// Changes whenever matching changes what it finds (keys, rules, scores), so that stored
 /// results known to come from an older matcher can be redone.
-pub const MATCHER_REVISION: u32 = 2;
+pub const MATCHER_REVISION: u32 = 3;
 
 use std::fmt;
 

@@ -115,7 +115,11 @@ pub fn compare(query: &Prepared, candidate: &Prepared) -> Comparison {
             let _ = write!(explanation, "; date of birth {d} on both, but the names differ too much for it to count");
         }
         DateEvidence::Close(a, b) => {
-            let _ = write!(explanation, "; dates of birth {a} and {b} are close (a typo or an estimate?)");
+            score *= 0.85;
+            let _ = write!(
+                explanation,
+                "; dates of birth {a} and {b} are close, not the same (a typo or an estimate? ×0.85)"
+            );
         }
         DateEvidence::Different(a, b) => {
             score *= 0.7;
@@ -631,6 +635,9 @@ mod tests {
         assert!(!unrelated.matched, "{}", unrelated.explanation);
         let swapped = compare(&born(&["Ivan Petrenko"], "1990-05-01"), &born(&["Ivan Petrenko"], "1990-01-05"));
         assert!(swapped.matched && swapped.explanation.contains("close"), "{}", swapped.explanation);
+        // A close date is not the same date: it costs a little, so only names that agree
+        // well carry the pair.
+        assert!(swapped.score < same.score && swapped.score < 0.9, "{}", swapped.explanation);
     }
 
     #[test]
