@@ -503,11 +503,7 @@ pub async fn queue(
         let cases = fill(&db.args(), applications).await?;
         let server = db.serve()?;
         let http = reqwest::Client::builder().cookie_store(true).build()?;
-        http.post(format!("{}/api/v1/session", server.url))
-            .json(&serde_json::json!({"username": "officer.bench", "password": OFFICER_PASSWORD}))
-            .send()
-            .await?
-            .error_for_status()?;
+        sign_in_officer(&http, &server.url).await?;
         let base = server.url.clone();
         let mut rng = StdRng::seed_from_u64(11);
         let (first, one_state, deep) = (base.clone(), base.clone(), base.clone());
@@ -543,6 +539,16 @@ pub async fn queue(
     Ok(())
 }
 
+/// Signs the bench's mission officer in on `http` (which keeps the session cookie).
+async fn sign_in_officer(http: &reqwest::Client, url: &str) -> Result<()> {
+    http.post(format!("{url}/api/v1/session"))
+        .json(&serde_json::json!({"username": "officer.bench", "password": OFFICER_PASSWORD}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
 /// Restarts the server of `db` with a synthetic watchlist of `people` and the known
 /// spellings of the corpus under `data`, serves the queue for a while as its start-up
 /// re-screening begins, and says what its memory peaked at.
@@ -563,11 +569,7 @@ async fn with_watchlist(db: &BenchDb, people: usize, data: &Path, http: &reqwest
     let started = Instant::now();
     let server = db.serve()?;
     let load = started.elapsed();
-    http.post(format!("{}/api/v1/session", server.url))
-        .json(&serde_json::json!({"username": "officer.bench", "password": OFFICER_PASSWORD}))
-        .send()
-        .await?
-        .error_for_status()?;
+    sign_in_officer(http, &server.url).await?;
     // A minute of queue pages while the re-screening of open cases runs beside them.
     let first = server.url.clone();
     let mut path = move || format!("{first}/staff/queue");

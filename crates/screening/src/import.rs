@@ -274,11 +274,17 @@ pub fn read<R: BufRead>(format: Format, input: R, progress: &mut dyn FnMut(u64))
 
 /// Opens a file, recognises its format ([`Format::detect`]) and reads it.
 pub fn read_path(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Imported, ImportError> {
-    let mut file = File::open(path).map_err(|source| ImportError::Open { path: path.to_owned(), source })?;
+    let file = File::open(path).map_err(|source| ImportError::Open { path: path.to_owned(), source })?;
+    read_named(path, file, progress)
+}
+
+/// Reads a list from `input`, its format recognised from the file name `path` and the first
+/// bytes ([`Format::detect`]); for callers that read the file through a reader of their own.
+pub fn read_named(path: &Path, mut input: impl Read, progress: &mut dyn FnMut(u64)) -> Result<Imported, ImportError> {
     let mut head = Vec::new();
-    (&mut file).take(SNIFF_BYTES).read_to_end(&mut head)?;
+    (&mut input).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let format = Format::detect(path, &head);
-    read(format, BufReader::new(Cursor::new(head).chain(file)), progress)
+    read(format, BufReader::new(Cursor::new(head).chain(input)), progress)
 }
 
 /// Collects entries and problems, and reports progress.

@@ -23,6 +23,8 @@ pub struct Variants {
     groups: Vec<u32>,
     /// Number of groups read.
     group_count: u32,
+    /// A hash of every spelling with its group, as read.
+    fingerprint: u64,
 }
 
 /// The keys are hashes already: used as they are.
@@ -110,6 +112,9 @@ impl Variants {
         }
         pairs.sort_unstable();
         pairs.dedup();
+        let fingerprint = pairs.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &(text, group)| {
+            (h ^ text ^ u64::from(group).rotate_left(32)).wrapping_mul(0x0100_0000_01b3).rotate_left(17)
+        });
         let mut spellings: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>> = HashMap::default();
         let mut groups = Vec::with_capacity(pairs.len());
         for (h, group) in pairs {
@@ -118,7 +123,7 @@ impl Variants {
             groups.push(group);
         }
         spellings.shrink_to_fit();
-        Ok((Variants { spellings, groups, group_count }, skipped))
+        Ok((Variants { spellings, groups, group_count, fingerprint }, skipped))
     }
 
     /// The groups a token's text belongs to, in ascending order (empty when unknown).
@@ -137,6 +142,12 @@ impl Variants {
     /// Whether there are no groups.
     pub fn is_empty(&self) -> bool {
         self.group_count == 0
+    }
+
+    /// A hash of the whole dictionary (every spelling with its group): two dictionaries with
+    /// the same fingerprint match names alike.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// Number of spellings known, over all groups.
@@ -194,5 +205,10 @@ mod tests {
         let (v, _) = Variants::read(TEXT.as_bytes(), |line| line != 1).unwrap();
         assert!(v.groups("antonissen").is_empty());
         assert!(!v.groups("vladimir").is_empty());
+        // The fingerprint tells the two dictionaries apart, and reading again gives the same.
+        let (all, _) = Variants::read(TEXT.as_bytes(), |_| true).unwrap();
+        let (again, _) = Variants::read(TEXT.as_bytes(), |_| true).unwrap();
+        assert_eq!(all.fingerprint(), again.fingerprint());
+        assert_ne!(all.fingerprint(), v.fingerprint());
     }
 }

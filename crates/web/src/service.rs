@@ -543,7 +543,8 @@ pub fn watchlist_flags(lists: &crate::watchlists::Loaded, details: &ApplicantDet
 }
 
 /// The blind screening keys of an applicant: keyed hashes of the sound of each name token,
-/// of the groups of known spellings each belongs to, and of the date of birth. The store holds these, never the names.
+/// of the groups of known spellings each belongs to, and of the date of birth. The store
+/// holds these, never the names.
 pub fn screening_keys(state: &AppState, details: &ApplicantDetails) -> Vec<i64> {
     let subject = applicant_subject(details);
     let mut values: Vec<Vec<u8>> = legion_screening::index::blocking_keys(&subject, state.watchlists.variants())

@@ -52,8 +52,8 @@ pub struct Loaded {
     pub generation: u64,
     /// Names, sizes and modification times of the files loaded, to notice changes.
     fingerprint: Vec<(String, u64, Option<SystemTime>)>,
-    /// SHA-256 over every file's name and bytes, the known spellings and the matcher's
-    /// revision: what open cases were last re-screened against, when it equals the marker.
+    /// SHA-256 over every file's name and bytes, the known spellings' fingerprint and the
+    /// matcher's revision: what open cases were last re-screened against, when it equals the marker.
     pub digest: String,
 }
 
@@ -119,6 +119,20 @@ fn count<K: ToString, N: Copy + TryInto<u64>>(items: &[(K, N)]) -> Vec<ReasonCou
         .collect()
 }
 
+/// A reader that feeds what it reads to a digest.
+struct Hashing<'d, R> {
+    inner: R,
+    digest: &'d mut Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Reads and indexes every file; blocking.
 fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadError> {
     let fingerprint = list_files(dir)?;
@@ -127,20 +141,19 @@ fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateT
     let mut digest = Sha256::new();
     digest.update(legion_screening::MATCHER_REVISION.to_le_bytes());
     if let Some(v) = variants.as_deref() {
-        digest.update(format!("known spellings {} {}\0", v.len(), v.spellings()));
+        digest.update(v.fingerprint().to_le_bytes());
     }
     for (name, _, _) in &fingerprint {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| LoadError::File {
+        let file = std::fs::File::open(&path).map_err(|source| LoadError::File {
             file: name.clone(),
-            error: import::ImportError::Open { path: path.clone(), source: e },
+            error: import::ImportError::Open { path: path.clone(), source },
         })?;
         digest.update(name.as_bytes());
-        digest.update((bytes.len() as u64).to_le_bytes());
-        digest.update(&bytes);
-        drop(bytes);
-        let imported =
-            import::read_path(&path, &mut |_| {}).map_err(|error| LoadError::File { file: name.clone(), error })?;
+        digest.update([0]);
+        // The file is hashed as it is imported: one pass over its bytes.
+        let imported = import::read_named(&path, Hashing { inner: file, digest: &mut digest }, &mut |_| {})
+            .map_err(|error| LoadError::File { file: name.clone(), error })?;
         let summary: Summary = imported.summary();
         files.push(ListFile {
             file: name.clone(),
