@@ -39,13 +39,15 @@ pub enum State {
     Authorised,
     /// The entry authorisation was revoked (terminal).
     Revoked,
+    /// A border officer verified the authorisation and recorded the crossing.
+    CrossedBorder,
     /// Withdrawn by the applicant (terminal).
     Withdrawn,
 }
 
 impl State {
     /// Every state, in lifecycle order.
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 14] = [
         State::Submitted,
         State::Screening,
         State::VettingHold,
@@ -58,6 +60,7 @@ impl State {
         State::Rejected,
         State::Authorised,
         State::Revoked,
+        State::CrossedBorder,
         State::Withdrawn,
     ];
 
@@ -76,6 +79,7 @@ impl State {
             State::Rejected => "rejected",
             State::Authorised => "authorised",
             State::Revoked => "revoked",
+            State::CrossedBorder => "crossed_border",
             State::Withdrawn => "withdrawn",
         }
     }
@@ -271,6 +275,11 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// A border officer records that the holder crossed with the authorisation.
+    RecordCrossing {
+        /// The crossing point (e.g. "Medyka–Shehyni").
+        point: String,
+    },
     /// The applicant withdraws.
     Withdraw {
         /// Optional reason (drop-out statistics).
@@ -297,6 +306,7 @@ impl Command {
             Command::ReturnToReview { .. } => "return_to_review",
             Command::Authorise { .. } => "authorise",
             Command::Revoke { .. } => "revoke",
+            Command::RecordCrossing { .. } => "record_crossing",
             Command::Withdraw { .. } => "withdraw",
         }
     }
@@ -319,6 +329,7 @@ impl Command {
             Command::Approve { .. } | Command::Reject { .. } | Command::ReturnToReview { .. } => Permission::CaseDecide,
             Command::Authorise { .. } => Permission::CaseAuthorise,
             Command::Revoke { .. } => Permission::CaseRevoke,
+            Command::RecordCrossing { .. } => Permission::BorderCrossing,
         })
     }
 
@@ -341,6 +352,7 @@ impl Command {
             | Command::ReturnToReview { reason }
             | Command::Revoke { reason } => text("reason", reason, 2000),
             Command::RequestInfo { message } => text("message", message, 2000),
+            Command::RecordCrossing { point } => text("point", point, 200),
             Command::AnswerInfo { answer } => text("answer", answer, 5000),
             Command::ScheduleInterview { at, place } => {
                 text("place", place, 200);
@@ -504,6 +516,7 @@ pub fn decide(
             (S::Authorised, json!({ "valid_from": valid_from, "valid_until": valid_until }))
         }
         (S::Authorised, Command::Revoke { reason }) => (S::Revoked, json!({ "reason": reason.trim() })),
+        (S::Authorised, Command::RecordCrossing { point }) => (S::CrossedBorder, json!({ "point": point.trim() })),
         (state, Command::Withdraw { reason }) if state.can_withdraw() => {
             (S::Withdrawn, json!({ "reason": reason.as_deref().map(str::trim) }))
         }
@@ -724,6 +737,7 @@ mod tests {
                 valid_until: t.date_naive() + chrono::Duration::days(10)
             }),
             Just(Command::Revoke { reason: "r".into() }),
+            Just(Command::RecordCrossing { point: "Medyka".into() }),
             Just(Command::Withdraw { reason: None }),
         ]
     }
@@ -750,6 +764,11 @@ mod tests {
                     Ok(t) => {
                         prop_assert!(!before.state.is_terminal(), "left terminal state {}", before.state);
                         prop_assert_eq!(t.from, before.state);
+                        if t.to == State::CrossedBorder {
+                            let Actor::Staff(s) = &actor else { panic!("non-staff recorded a crossing") };
+                            prop_assert_eq!(s.role, Role::BorderOfficer);
+                            prop_assert_eq!(before.state, State::Authorised);
+                        }
                         if t.to == State::Approved {
                             let Actor::Staff(s) = &actor else { panic!("non-staff approved") };
                             prop_assert_eq!(s.role, Role::MissionHead);

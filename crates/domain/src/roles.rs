@@ -83,7 +83,8 @@ impl Role {
             Role::VettingOfficer => {
                 matches!(permission, P::VettingRead | P::VettingResolve | P::MissionsRead | P::WatchlistsRead)
             }
-            Role::BorderOfficer | Role::ReceptionOfficer | Role::RecordsOfficer => false,
+            Role::BorderOfficer => matches!(permission, P::BorderCrossing),
+            Role::ReceptionOfficer | Role::RecordsOfficer => false,
             Role::Auditor => matches!(permission, P::AuditRead | P::StatsRead | P::MissionsRead),
             Role::Admin => matches!(
                 permission,
@@ -122,6 +123,8 @@ pub enum Permission {
     CaseAuthorise,
     /// Revoke an entry authorisation.
     CaseRevoke,
+    /// Verify entry authorisations at the border and record crossings (no case content).
+    BorderCrossing,
     /// See cases on vetting hold (screening data only).
     VettingRead,
     /// Clear or confirm a screening hit.

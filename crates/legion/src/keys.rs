@@ -1,8 +1,7 @@
 //! Key files: created on first start with mode 0600, refused when others can read them.
 
-use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use std::sync::Arc;
@@ -28,6 +27,10 @@ pub fn load_or_create_for(dir: &Path, audit_origin: &str) -> Result<Keys> {
     Ok(Keys {
         index_key: key_file(&dir.join("index.key"))?,
         checkpoint: Arc::new(checkpoint_signer(dir, audit_origin, true)?),
+        credentials: Arc::new(
+            legion_web::credentials::CredentialKeys::open(dir)
+                .with_context(|| format!("cannot open the credential keys in {}", dir.display()))?,
+        ),
     })
 }
 
@@ -48,37 +51,7 @@ pub fn checkpoint_signer(dir: &Path, origin: &str, create: bool) -> Result<Check
 }
 
 fn key_file(path: &Path) -> Result<[u8; 32]> {
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
-        Ok(mut f) => {
-            let mut key = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut key);
-            f.write_all(&key)
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created key file");
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let mode = fs::metadata(path)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                bail!(
-                    "{} is readable by others (mode {:o}); run `chmod 600 {}`",
-                    path.display(),
-                    mode & 0o777,
-                    path.display()
-                );
-            }
-            let mut key = [0u8; 32];
-            let mut f = fs::File::open(path)?;
-            let n = f.read(&mut key)?;
-            let mut rest = [0u8; 1];
-            if n != 32 || f.read(&mut rest)? != 0 {
-                bail!("{} is not a 32-byte key file", path.display());
-            }
-            Ok(key)
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
-    }
+    legion_web::credentials::key_file(path).with_context(|| format!("key file {}", path.display()))
 }
 
 /// A random password of 20 characters from an unambiguous alphabet (~115 bits).

@@ -243,6 +243,61 @@ pub struct TransitionWrite<'a> {
     pub at: DateTime<Utc>,
     /// New screening flags, when the transition completes screening.
     pub flags: Option<&'a [Flag]>,
+    /// The entry authorisation an `authorise` transition issues. Its signed text belongs in
+    /// the transition's details (sealed with the case); this is what is kept in the clear.
+    pub credential: Option<&'a NewCredential>,
+}
+
+/// An entry authorisation to record with the transition that issues it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    /// The credential id (the token's `cti`).
+    pub id: uuid::Uuid,
+    /// The signing key's id, hex.
+    pub kid: String,
+    /// Issued at.
+    pub issued_at: DateTime<Utc>,
+    /// Not valid before.
+    pub not_before: DateTime<Utc>,
+    /// Not valid from this time on.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An issued entry authorisation as kept in the clear: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialRecord {
+    /// The credential id.
+    pub id: uuid::Uuid,
+    /// The case it was issued on.
+    pub application: ApplicationId,
+    /// The issuing mission.
+    pub mission: MissionId,
+    /// The signing key's id, hex.
+    pub kid: String,
+    /// Issued at.
+    pub issued_at: DateTime<Utc>,
+    /// Not valid before.
+    pub not_before: DateTime<Utc>,
+    /// Not valid from this time on.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Its place in the series of revocations.
+    pub revocation_seq: Option<i64>,
+    /// When its holder crossed the border.
+    pub crossed_at: Option<DateTime<Utc>>,
+    /// Where.
+    pub crossing_point: Option<String>,
+}
+
+/// The revoked authorisations that have not expired yet, and the number of the last
+/// revocation (the revocation list's sequence number).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Revocations {
+    /// The number of the last revocation so far (0: none).
+    pub seq: i64,
+    /// Revoked credential ids.
+    pub revoked: Vec<uuid::Uuid>,
 }
 
 /// What a write does when another transaction holds the case it changes.
@@ -569,6 +624,16 @@ pub trait Store: Send + Sync + 'static {
     /// Ids of cases waiting for screening, oldest first: those in `submitted`, and those left
     /// in `screening` since before `stalled_before` (their screener stopped half-way).
     async fn pending_screening(&self, limit: u32, stalled_before: DateTime<Utc>) -> Result<Vec<ApplicationId>>;
+
+    /// Issued entry authorisations, newest first; of one mission when given.
+    async fn credentials(&self, mission: Option<&MissionId>) -> Result<Vec<CredentialRecord>>;
+    /// One issued entry authorisation.
+    async fn credential(&self, id: uuid::Uuid) -> Result<Option<CredentialRecord>>;
+    /// What the revocation list must hold at `now`: revoked authorisations not yet expired.
+    async fn revocations(&self, now: DateTime<Utc>) -> Result<Revocations>;
+    /// The latest expiry of the authorisations each key signed (hex key id → time): how
+    /// long a retired key stays in the trust list.
+    async fn key_expiries(&self) -> Result<Vec<(String, DateTime<Utc>)>>;
     /// Other cases with the same passport index.
     async fn passport_matches(&self, passport_index: &str, except: ApplicationId) -> Result<Vec<PassportMatch>>;
 

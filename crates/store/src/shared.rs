@@ -177,6 +177,73 @@ pub(crate) fn idempotent(
     })
 }
 
+pub(crate) const INSERT_CREDENTIAL: &str = "INSERT INTO credentials \
+     (id, application_id, mission_id, kid, issued_at, not_before, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// The counter row is locked by this transaction until it ends: revocations are numbered
+/// one after the other, with no gaps, across servers.
+pub(crate) const NEXT_REVOCATION_SEQ: &str =
+    "UPDATE credential_revocation_counter SET seq = seq + 1 WHERE only_row = 1 RETURNING seq";
+
+pub(crate) const REVOKE_CREDENTIALS: &str = "UPDATE credentials SET revoked_at = $1, revocation_seq = $2 \
+     WHERE application_id = $3 AND revoked_at IS NULL";
+
+/// Only a credential of this case, not revoked, not used before.
+pub(crate) const RECORD_CROSSING: &str = "UPDATE credentials SET crossed_at = $1, crossing_point = $2, crossed_by = $3 \
+     WHERE id = $4 AND application_id = $5 AND crossed_at IS NULL AND revoked_at IS NULL";
+
+macro_rules! credential_select {
+    () => {
+        "SELECT id, application_id, mission_id, kid, issued_at, not_before, expires_at, \
+         revoked_at, revocation_seq, crossed_at, crossing_point FROM credentials "
+    };
+}
+
+pub(crate) const CREDENTIALS: &str = concat!(credential_select!(), "ORDER BY issued_at DESC, id");
+pub(crate) const CREDENTIALS_OF_MISSION: &str =
+    concat!(credential_select!(), "WHERE mission_id = $1 ORDER BY issued_at DESC, id");
+pub(crate) const CREDENTIAL_BY_ID: &str = concat!(credential_select!(), "WHERE id = $1");
+
+pub(crate) const REVOKED_CREDENTIALS: &str =
+    "SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND expires_at > $1 ORDER BY id";
+
+pub(crate) const LAST_REVOCATION_SEQ: &str = "SELECT seq FROM credential_revocation_counter WHERE only_row = 1";
+
+pub(crate) const KEY_EXPIRIES: &str = "SELECT kid, MAX(expires_at) FROM credentials GROUP BY kid ORDER BY kid";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialRow {
+    id: String,
+    application_id: String,
+    mission_id: String,
+    kid: String,
+    issued_at: i64,
+    not_before: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    revocation_seq: Option<i64>,
+    crossed_at: Option<i64>,
+    crossing_point: Option<String>,
+}
+
+impl CredentialRow {
+    pub(crate) fn into_record(self) -> Result<crate::CredentialRecord> {
+        Ok(crate::CredentialRecord {
+            id: uuid::Uuid::parse_str(&self.id).map_err(|_| corrupt("credentials.id", "not a UUID"))?,
+            application: application_id(&self.application_id)?,
+            mission: mission_id(&self.mission_id, "credentials.mission_id")?,
+            kid: self.kid,
+            issued_at: time(self.issued_at, "credentials.issued_at")?,
+            not_before: time(self.not_before, "credentials.not_before")?,
+            expires_at: time(self.expires_at, "credentials.expires_at")?,
+            revoked_at: self.revoked_at.map(|t| time(t, "credentials.revoked_at")).transpose()?,
+            revocation_seq: self.revocation_seq,
+            crossed_at: self.crossed_at.map(|t| time(t, "credentials.crossed_at")).transpose()?,
+            crossing_point: self.crossing_point,
+        })
+    }
+}
+
 pub(crate) const APPLICATION_EXISTS: &str = "SELECT COUNT(*) FROM applications WHERE id = $1";
 
 /// The whole row, read inside the writing transaction for the audit event's before/after hashes.
@@ -1221,6 +1288,52 @@ macro_rules! impl_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(store_error)?;
+                if let Some(c) = write.credential {
+                    sqlx::query(sql::INSERT_CREDENTIAL)
+                        .bind(c.id.to_string())
+                        .bind(&id)
+                        .bind(&before.mission_id)
+                        .bind(&c.kid)
+                        .bind(sql::millis(c.issued_at))
+                        .bind(sql::millis(c.not_before))
+                        .bind(sql::millis(c.expires_at))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(store_error)?;
+                }
+                match t.to {
+                    legion_domain::State::Revoked => {
+                        let seq: i64 =
+                            sqlx::query_scalar(sql::NEXT_REVOCATION_SEQ).fetch_one(&mut **tx).await.map_err(store_error)?;
+                        sqlx::query(sql::REVOKE_CREDENTIALS)
+                            .bind(sql::millis(write.at))
+                            .bind(seq)
+                            .bind(&id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    legion_domain::State::CrossedBorder => {
+                        let credential = t.details.get("credential").and_then(serde_json::Value::as_str);
+                        let point = t.details.get("point").and_then(serde_json::Value::as_str);
+                        let (Some(credential), Some(point)) = (credential, point) else {
+                            return Err(StoreError::Internal("a crossing names its credential and point".into()));
+                        };
+                        let done = sqlx::query(sql::RECORD_CROSSING)
+                            .bind(sql::millis(write.at))
+                            .bind(point)
+                            .bind(write.actor.audit_id())
+                            .bind(credential)
+                            .bind(&id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(store_error)?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                    _ => {}
+                }
                 let after = row_now(tx, &id).await?;
                 let hashes = sql::RowHashes { before: Some(before.hash()), after: Some(after.hash()) };
                 append(tx, audit, hashes).await?;
@@ -1946,6 +2059,53 @@ macro_rules! impl_store {
                     }
                     tx.commit().await.map_err(store_error)?;
                     Ok(results)
+                }
+
+                async fn credentials(&self, mission: Option<&MissionId>) -> Result<Vec<$crate::CredentialRecord>> {
+                    let q = match mission {
+                        Some(m) => sqlx::query_as::<_, sql::CredentialRow>(sql::CREDENTIALS_OF_MISSION).bind(m.as_str()),
+                        None => sqlx::query_as::<_, sql::CredentialRow>(sql::CREDENTIALS),
+                    };
+                    let rows = q.fetch_all(self.reader()).await.map_err(store_error)?;
+                    sql::collect(rows, sql::CredentialRow::into_record)
+                }
+
+                async fn credential(&self, id: uuid::Uuid) -> Result<Option<$crate::CredentialRecord>> {
+                    let row: Option<sql::CredentialRow> = sqlx::query_as(sql::CREDENTIAL_BY_ID)
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    row.map(sql::CredentialRow::into_record).transpose()
+                }
+
+                async fn revocations(&self, now: DateTime<Utc>) -> Result<$crate::Revocations> {
+                    // One read transaction, so that the number and the ids agree.
+                    let mut tx = self.reader().begin().await.map_err(store_error)?;
+                    let seq: i64 = sqlx::query_scalar(sql::LAST_REVOCATION_SEQ).fetch_one(&mut *tx).await.map_err(store_error)?;
+                    let ids: Vec<String> = sqlx::query_scalar(sql::REVOKED_CREDENTIALS)
+                        .bind(sql::millis(now))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    let revoked = ids
+                        .iter()
+                        .map(|s| uuid::Uuid::parse_str(s).map_err(|_| StoreError::Internal("credentials.id is not a UUID".into())))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok($crate::Revocations { seq, revoked })
+                }
+
+                async fn key_expiries(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+                    let rows: Vec<(String, i64)> =
+                        sqlx::query_as(sql::KEY_EXPIRIES).fetch_all(self.reader()).await.map_err(store_error)?;
+                    rows.into_iter()
+                        .map(|(kid, ms)| {
+                            DateTime::from_timestamp_millis(ms)
+                                .map(|t| (kid, t))
+                                .ok_or_else(|| StoreError::Internal("credentials.expires_at out of range".into()))
+                        })
+                        .collect()
                 }
 
                 async fn pending_screening(&self, limit: u32, stalled_before: DateTime<Utc>) -> Result<Vec<ApplicationId>> {

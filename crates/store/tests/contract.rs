@@ -324,6 +324,7 @@ async fn stale_version_conflicts_and_writes_nothing(db: &Db) {
         actor: &Actor::System,
         at: t(2),
         flags: Some(&[]),
+        credential: None,
     };
     let result = db.store().apply_transition(&write, &audit("case.begin_screening", "application:x")).await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
@@ -353,6 +354,7 @@ async fn failed_audit_append_fails_the_change(db: &Db) {
         actor: &Actor::System,
         at: t(1),
         flags: None,
+        credential: None,
     };
     let result = db.store().apply_transition(&write, &audit("", "application:x")).await;
     assert!(result.is_err(), "an audit event with an empty action must be refused");
@@ -611,6 +613,7 @@ async fn concurrent_decisions_on_one_case_conflict(db: &Db) {
                     actor: &Actor::System,
                     at: t(1),
                     flags: None,
+                    credential: None,
                 };
                 store.apply_transition(&write, &audit("case.begin_screening", "application:x")).await
             })
@@ -847,6 +850,7 @@ fn begin_screening_writes<'a>(
                 actor: &Actor::System,
                 at: t(minute),
                 flags: None,
+                credential: None,
             };
             (write, audit("case.begin_screening", &format!("application:{}", r.id)))
         })

@@ -113,8 +113,15 @@ async fn act_on(s: &dyn Store, id: ApplicationId, actor: &Actor, command: Comman
         Command::CompleteScreening { flags } => Some(flags.as_slice()),
         _ => None,
     };
-    let write =
-        TransitionWrite { id, expected_version: rec.version, transition: &transition, actor, at: t(minute), flags };
+    let write = TransitionWrite {
+        id,
+        expected_version: rec.version,
+        transition: &transition,
+        actor,
+        at: t(minute),
+        flags,
+        credential: None,
+    };
     s.apply_transition(&write, &audit(&format!("case.{}", transition.command), &format!("application:{id}")))
         .await
         .unwrap();

@@ -636,6 +636,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "Do not travel on it. Contact the mission if you have questions.",
         "Не вирушайте за цим дозволом. Якщо маєте запитання, зверніться до представництва.",
     ),
+    ("state.crossed_border.title", "You have crossed into Ukraine", "Ви перетнули кордон України"),
+    (
+        "state.crossed_border.text",
+        "The border officer recorded your crossing. Report to the reception point you were given.",
+        "Прикордонник зареєстрував ваш в’їзд. Прибудьте до пункту прийому, який вам вказали.",
+    ),
     ("state.withdrawn.title", "You withdrew your application", "Ви відкликали свою заяву"),
     (
         "state.withdrawn.text",
@@ -655,6 +661,7 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("state.rejected", "Rejected", "Відхилено"),
     ("state.authorised", "Authorised", "Дозвіл видано"),
     ("state.revoked", "Revoked", "Дозвіл відкликано"),
+    ("state.crossed_border", "Crossed the border", "Перетнув кордон"),
     ("state.withdrawn", "Withdrawn", "Відкликано заявником"),
     // Roles.
     ("role.mission_officer", "Mission officer", "Працівник представництва"),
@@ -904,6 +911,11 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "Очікується рішення керівника представництва.",
     ),
     ("case.no_actions.closed", "This case is closed.", "Цю справу закрито."),
+    (
+        "case.no_actions.crossed_border",
+        "The holder crossed the border; reception takes the case from here.",
+        "Власник дозволу перетнув кордон; далі справу веде пункт прийому.",
+    ),
     (
         "case.no_actions.role",
         "Your role has no action on the case in this state.",

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod checkpoints;
+pub mod credentials;
 pub mod documents;
 pub mod error;
 pub mod intake;
@@ -35,6 +36,8 @@ pub struct Keys {
     pub index_key: [u8; 32],
     /// Signs audit-log checkpoints; used for nothing else. Its key name is the log's origin.
     pub checkpoint: Arc<legion_audit::CheckpointSigner>,
+    /// Sign entry authorisations (a key per mission) and the lists that check them (root).
+    pub credentials: Arc<credentials::CredentialKeys>,
 }
 
 impl Keys {

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, applications, cases, documents, session};
+use crate::api::{admin, applications, cases, credentials, documents, session};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -19,6 +19,8 @@ use crate::api::{admin, applications, cases, documents, session};
         cases::vetting_queue, cases::vetting_case, cases::vetting_clear, cases::vetting_confirm,
         admin::missions, admin::put_mission, admin::list_staff, admin::create_staff, admin::disable_staff,
         admin::audit_log, admin::stats, admin::watchlists, admin::reload_watchlists,
+        credentials::applicant_authorisation, credentials::applicant_authorisation_png,
+        credentials::trust_list, credentials::revocations, credentials::border_verify, credentials::border_crossing,
     ),
     components(schemas(legion_domain::State, legion_domain::Role, legion_domain::screening::FlagKind)),
     modifiers(&Security),
@@ -27,7 +29,9 @@ use crate::api::{admin, applications, cases, documents, session};
          (name = "cases", description = "Mission case work"),
          (name = "vetting", description = "Screening holds"),
          (name = "admin", description = "Missions and accounts"),
-         (name = "oversight", description = "Audit and statistics")),
+         (name = "oversight", description = "Audit and statistics"),
+         (name = "credentials", description = "The signed lists border posts load to verify entry authorisations offline"),
+         (name = "border", description = "Border officers: verify entry authorisations and record crossings")),
 )]
 pub struct ApiDoc;
 

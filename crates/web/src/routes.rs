@@ -12,7 +12,7 @@ use legion_domain::Permission;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::api::{admin, applications, cases, documents, session};
+use crate::api::{admin, applications, cases, credentials, documents, session};
 use crate::{AppState, auth, ops, pages};
 
 /// Who may call a route.
@@ -77,6 +77,17 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/applications/{id}/withdraw", Applicant, post(applications::withdraw)),
         r(M::GET, "/api/v1/applications/{id}/documents", Applicant, get(documents::list_documents)),
         r(M::POST, "/api/v1/applications/{id}/documents", Applicant, post(documents::upload_document)).upload(),
+        r(M::GET, "/api/v1/applications/{id}/authorisation", Applicant, get(credentials::applicant_authorisation)),
+        r(
+            M::GET,
+            "/api/v1/applications/{id}/authorisation.png",
+            Applicant,
+            get(credentials::applicant_authorisation_png),
+        ),
+        r(M::GET, "/api/v1/credentials/trust-list", Public, get(credentials::trust_list)),
+        r(M::GET, "/api/v1/credentials/revocations", Public, get(credentials::revocations)),
+        r(M::POST, "/api/v1/border/verify", Staff(P::BorderCrossing), post(credentials::border_verify)),
+        r(M::POST, "/api/v1/border/crossings", Staff(P::BorderCrossing), post(credentials::border_crossing)),
         r(M::POST, "/api/v1/session", Public, post(session::sign_in)),
         r(M::GET, "/api/v1/session", AnyStaff, get(session::whoami)),
         r(M::DELETE, "/api/v1/session", AnyStaff, delete(session::sign_out)),

@@ -290,6 +290,8 @@ struct Decided {
     record: ApplicationRecord,
     transition: Transition,
     flags: Option<Vec<Flag>>,
+    /// The entry authorisation an `authorise` transition issues.
+    credential: Option<legion_store::NewCredential>,
     audit: AuditEvent,
     at: DateTime<Utc>,
 }
@@ -303,6 +305,7 @@ impl Decided {
             actor,
             at: self.at,
             flags: self.flags.as_deref(),
+            credential: self.credential.as_ref(),
         }
     }
 
@@ -335,7 +338,13 @@ fn decide_command(
         .policies
         .in_force(now.date_naive())
         .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
-    let transition = decide(&record.status(), actor, &command, policy, now)?;
+    let mut transition = decide(&record.status(), actor, &command, policy, now)?;
+    let credential = match &command {
+        Command::Authorise { valid_from, valid_until } => {
+            Some(issue_credential(state, &record, &mut transition, *valid_from, *valid_until, now)?)
+        }
+        _ => None,
+    };
     let flags = match command {
         Command::CompleteScreening { flags } | Command::Rescreen { flags } => Some(flags),
         _ => None,
@@ -349,7 +358,36 @@ fn decide_command(
         object: format!("application:{}", record.id),
         outcome: "ok".into(),
     };
-    Ok(Decided { record, transition, flags, audit, at: now })
+    Ok(Decided { record, transition, flags, credential, audit, at: now })
+}
+
+/// Signs the entry authorisation of an `authorise` transition with the mission's key; its
+/// text goes into the transition's details (sealed with the case), what is not personal
+/// into the returned record.
+fn issue_credential(
+    state: &AppState,
+    record: &ApplicationRecord,
+    transition: &mut Transition,
+    valid_from: chrono::NaiveDate,
+    valid_until: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<legion_store::NewCredential, AppError> {
+    let key = state.keys.credentials.issuer(record.mission.as_str())?;
+    let mut id = [0u8; 16];
+    state.random.fill(&mut id);
+    let id = uuid::Builder::from_random_bytes(id).into_uuid();
+    let claims =
+        crate::credentials::claims_for(record.mission.as_str(), id, &record.details, valid_from, valid_until, now);
+    let token = key.issue(&claims);
+    transition.details["credential"] = serde_json::json!({ "id": id, "token": token });
+    let time = |t: i64| DateTime::from_timestamp(t, 0).unwrap_or(now);
+    Ok(legion_store::NewCredential {
+        id,
+        kid: crate::credentials::kid_hex(key.kid()),
+        issued_at: time(claims.issued_at),
+        not_before: time(claims.not_before),
+        expires_at: time(claims.expires),
+    })
 }
 
 /// Decides and stores one command with its audit event; returns the case as it now is.
@@ -752,4 +790,135 @@ mod tests {
     fn access_codes_normalise() {
         assert_eq!(normalise_access_code("ab-cd ef"), "ABCDEF");
     }
+}
+
+/// What a border check of an entry authorisation found.
+#[derive(Debug)]
+pub struct BorderCheck {
+    /// The verdict: what the authorisation states, or why it is refused.
+    pub verdict: Result<legion_credential::Verified, legion_credential::Refusal>,
+    /// When and where its holder crossed already, if they did.
+    pub crossed: Option<(DateTime<Utc>, String)>,
+}
+
+/// What recording a crossing did.
+#[derive(Debug)]
+pub enum Crossing {
+    /// Recorded now.
+    Recorded {
+        /// The authorisation.
+        verified: legion_credential::Verified,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The authorisation was used before: nothing recorded.
+    AlreadyUsed {
+        /// The authorisation.
+        verified: legion_credential::Verified,
+        /// When it was first used.
+        at: DateTime<Utc>,
+        /// Where.
+        point: String,
+    },
+    /// The authorisation is refused: nothing recorded.
+    Refused(legion_credential::Refusal),
+}
+
+/// Verifies an entry authorisation against this server's own trust list and its current
+/// revocations, as a border post's offline verifier does with the lists it loaded; records
+/// the check in the audit log (the credential id, never the holder).
+pub async fn check_at_border(
+    state: &AppState,
+    staff: &crate::auth::CurrentStaff,
+    token: &str,
+) -> Result<BorderCheck, AppError> {
+    let now = state.clock.now();
+    let trust = crate::credentials::trust_list(&state.keys.credentials, &*state.store, now).await?;
+    let revocations = crate::credentials::revocation_list(&*state.store, now).await?;
+    let verdict = legion_credential::Verifier::new(&trust, Some(&revocations)).verify(token, now.timestamp());
+    let (object, outcome, crossed) = match &verdict {
+        Ok(v) => {
+            let record = state.store.credential(v.claims.id).await?;
+            let crossed = record.and_then(|r| r.crossed_at.zip(r.crossing_point));
+            (format!("credential:{}", v.claims.id), "ok", crossed)
+        }
+        Err(r) => (format!("credential:refused:{}", r.code()), "denied", None),
+    };
+    state.store.append_audit(&staff.audit(state, "credential.verify", object, outcome)).await?;
+    Ok(BorderCheck { verdict, crossed })
+}
+
+/// Verifies an entry authorisation and records that its holder crossed at `point`, once:
+/// the case moves to `crossed_border`; a second use records nothing and says when and where
+/// the first was.
+pub async fn record_crossing(
+    state: &AppState,
+    staff: &crate::auth::CurrentStaff,
+    token: &str,
+    point: &str,
+) -> Result<Crossing, AppError> {
+    let check = check_at_border(state, staff, token).await?;
+    let verified = match check.verdict {
+        Ok(v) => v,
+        Err(r) => return Ok(Crossing::Refused(r)),
+    };
+    let id = verified.claims.id;
+    let reuse = |at, point| Crossing::AlreadyUsed { verified: verified.clone(), at, point };
+    if let Some((at, point)) = check.crossed {
+        let event = staff.audit(state, "credential.reuse", format!("credential:{id}"), "denied");
+        state.store.append_audit(&event).await?;
+        return Ok(reuse(at, point));
+    }
+    let record =
+        state.store.credential(id).await?.ok_or_else(|| {
+            AppError::Conflict("This authorisation verifies but this server has no record of it.".into())
+        })?;
+    let case = state.store.case(record.application, &Scope::All).await?.ok_or(AppError::NotFound)?;
+    let actor = Actor::Staff(staff.actor.clone());
+    let mut decided = decide_command(state, &actor, case, Command::RecordCrossing { point: point.to_owned() })?;
+    decided.transition.details["credential"] = serde_json::json!(id);
+    decided.audit.object = format!("application:{}", record.application);
+    match state.store.apply_transition(&decided.write(&actor), &decided.audit).await {
+        Ok(_) => {
+            metrics::counter!("legion_transitions_total", "command" => decided.transition.command).increment(1);
+            Ok(Crossing::Recorded { verified, at: decided.at })
+        }
+        // Another officer recorded it a moment ago.
+        Err(StoreError::Conflict) => match state.store.credential(id).await? {
+            Some(legion_store::CredentialRecord { crossed_at: Some(at), crossing_point: Some(point), .. }) => {
+                Ok(reuse(at, point))
+            }
+            _ => Err(StoreError::Conflict.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An issued entry authorisation as the case history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedAuthorisation {
+    /// The credential id.
+    pub id: uuid::Uuid,
+    /// The `LG1:` text.
+    pub token: String,
+    /// First day of the entry window.
+    pub valid_from: chrono::NaiveDate,
+    /// Last day of the entry window.
+    pub valid_until: chrono::NaiveDate,
+}
+
+/// The entry authorisation a case's history holds (the latest `authorise`), while the case
+/// is authorised.
+pub fn authorisation_of(record: &ApplicationRecord, history: &[HistoryEntry]) -> Option<IssuedAuthorisation> {
+    if record.state != legion_domain::State::Authorised {
+        return None;
+    }
+    let entry = history.iter().rev().find(|h| h.command == "authorise")?;
+    let d = &entry.details;
+    Some(IssuedAuthorisation {
+        id: d.pointer("/credential/id")?.as_str()?.parse().ok()?,
+        token: d.pointer("/credential/token")?.as_str()?.to_owned(),
+        valid_from: d.get("valid_from")?.as_str()?.parse().ok()?,
+        valid_until: d.get("valid_until")?.as_str()?.parse().ok()?,
+    })
 }

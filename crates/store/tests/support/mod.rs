@@ -289,8 +289,15 @@ pub async fn act(db: &Db, id: ApplicationId, actor: &Actor, command: &Command, m
         Command::CompleteScreening { flags } => Some(flags.as_slice()),
         _ => None,
     };
-    let write =
-        TransitionWrite { id, expected_version: rec.version, transition: &transition, actor, at: t(minute), flags };
+    let write = TransitionWrite {
+        id,
+        expected_version: rec.version,
+        transition: &transition,
+        actor,
+        at: t(minute),
+        flags,
+        credential: None,
+    };
     db.store()
         .apply_transition(&write, &audit(&format!("case.{}", transition.command), &format!("application:{id}")))
         .await

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod applications;
 pub mod cases;
+pub mod credentials;
 pub mod documents;
 pub mod session;
 

@@ -683,6 +683,7 @@ fn available(record: &ApplicationRecord, staff: &CurrentStaff) -> (Vec<Action>, 
         }
         CaseState::Approved => actions.push(Action::Authorise),
         CaseState::Authorised => actions.push(Action::Revoke),
+        CaseState::CrossedBorder => notes.push("case.no_actions.crossed_border"),
         CaseState::InfoRequested => notes.push("case.no_actions.info_requested"),
         CaseState::VettingHold => notes.push("case.no_actions.vetting_hold"),
         CaseState::Submitted | CaseState::Screening => notes.push("case.no_actions.screening"),

@@ -164,6 +164,7 @@ impl TestApp {
             Keys {
                 index_key: [7; 32],
                 checkpoint: Arc::new(legion_audit::CheckpointSigner::from_seed(AUDIT_ORIGIN, &[9; 32]).unwrap()),
+                credentials: Arc::new(legion_web::credentials::CredentialKeys::in_memory([11; 32])),
             },
             config,
         );

@@ -19,6 +19,7 @@ mod access;
 mod api;
 mod audit;
 mod browser;
+mod credentials;
 mod documents;
 mod openapi;
 mod screening;
