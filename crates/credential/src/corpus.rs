@@ -26,8 +26,12 @@ pub const VALID: &str = "valid";
 pub struct Fixture {
     /// Signs the lists.
     pub root: RootKey,
+    /// The root key's seed (for a server that is to sign with it).
+    pub root_seed: [u8; 32],
     /// In the trust list, with no bounds: `pl-warsaw`, `de-berlin`.
     pub issuers: Vec<IssuerKey>,
+    /// Their seeds, in the same order.
+    pub issuer_seeds: Vec<[u8; 32]>,
     /// In the trust list for `us-washington`, but its validity ended before [`Fixture::now`].
     pub retired: IssuerKey,
     /// Not in the trust list.
@@ -43,17 +47,28 @@ pub struct Fixture {
 impl Fixture {
     /// The fixture for `seed`, at 2027-01-15T08:00:00Z.
     pub fn new(seed: u64) -> Fixture {
+        Fixture::at(seed, 1_799_996_400)
+    }
+
+    /// The fixture for `seed`, at `now` (seconds since the epoch). Every time in its tokens
+    /// is at least an hour away from `now`, so verifying them a little later gives the same
+    /// verdicts.
+    pub fn at(seed: u64, now: i64) -> Fixture {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut seed32 = || {
             let mut s = [0u8; 32];
             rng.fill(&mut s);
             s
         };
-        let root = RootKey::from_seed(&seed32());
-        let issuers = vec![IssuerKey::from_seed("pl-warsaw", &seed32()), IssuerKey::from_seed("de-berlin", &seed32())];
+        let root_seed = seed32();
+        let issuer_seeds = vec![seed32(), seed32()];
+        let root = RootKey::from_seed(&root_seed);
+        let issuers = vec![
+            IssuerKey::from_seed("pl-warsaw", &issuer_seeds[0]),
+            IssuerKey::from_seed("de-berlin", &issuer_seeds[1]),
+        ];
         let retired = IssuerKey::from_seed("us-washington", &seed32());
         let stranger = IssuerKey::from_seed("pl-warsaw", &seed32());
-        let now = 1_799_996_400;
         let mut keys: Vec<TrustedKey> = issuers.iter().map(TrustedKey::open).collect();
         keys.push(TrustedKey { not_after: Some(now - 86_400), ..TrustedKey::open(&retired) });
         let trust = TrustList { issued_at: now - 3_600, expires: now + 30 * 86_400, keys };
@@ -64,7 +79,7 @@ impl Fixture {
             expires: now + 7 * 86_400,
             revoked: std::collections::BTreeSet::new(),
         };
-        Fixture { root, issuers, retired, stranger, now, trust_json, revocations }
+        Fixture { root, root_seed, issuers, issuer_seeds, retired, stranger, now, trust_json, revocations }
     }
 
     /// The revocation list, signed.
@@ -82,8 +97,8 @@ impl Fixture {
             issuer: issuer.to_owned(),
             id: Uuid::from_bytes(rng.r#gen()),
             issued_at: self.now - rng.gen_range(3_600..30 * 86_400),
-            not_before: self.now - rng.gen_range(60..10 * 86_400),
-            expires: self.now + rng.gen_range(60..30 * 86_400),
+            not_before: self.now - rng.gen_range(3_600..10 * 86_400),
+            expires: self.now + rng.gen_range(3_600..30 * 86_400),
             purpose: PURPOSE.to_owned(),
             holder: Holder {
                 family_name: FAMILY[rng.gen_range(0..FAMILY.len())].to_owned(),
@@ -290,13 +305,13 @@ fn case(f: &mut Fixture, kind: usize, rng: &mut StdRng) -> Case {
         }
         21 => {
             let mut c = claims.clone();
-            c.not_before = f.now + rng.gen_range(1..10 * 86_400);
+            c.not_before = f.now + rng.gen_range(3_600..10 * 86_400);
             c.expires = c.not_before + 86_400;
             (issuer.issue(&c), "not_yet_valid")
         }
         22 => {
             let mut c = claims.clone();
-            c.expires = f.now - rng.gen_range(0..10 * 86_400);
+            c.expires = f.now - rng.gen_range(1..10 * 86_400);
             c.not_before = c.expires - 30 * 86_400;
             c.issued_at = c.not_before;
             (issuer.issue(&c), "expired")

@@ -5,12 +5,16 @@
 //! mission's data keys at least every 30 seconds, and at once when it meets a key version it
 //! does not know, and re-reads the key directory when it meets an unknown KEK version.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use clap::Subcommand;
 use legion_domain::{Clock, MissionId, SystemClock};
 use legion_store::{AuditEvent, DataKeyInfo, Store, StoreError};
+use legion_web::credentials::CredentialKeys;
 
 use crate::DbArgs;
 
@@ -86,6 +90,35 @@ pub enum KeysCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Writes the trust list border posts load: every key that may sign entry
+    /// authorisations, as RFC 8037 JWKs, signed by the root key (valid 30 days). The root
+    /// key's public form is printed on stderr, for verifiers to pin.
+    TrustList {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Where to write it (`-`: standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Writes the signed revocation list: revoked authorisations not yet expired, with the
+    /// number of the last revocation and the issue time, so a stale list shows (valid 2 days).
+    Revocations {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Where to write it (`-`: standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Creates a new issuing key for a mission: it signs every authorisation from now on;
+    /// the older key stays in the trust list until the last authorisation it signed expires.
+    /// Running servers pick it up at their next issue (they read the key directory).
+    RotateIssuer {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The mission, e.g. pl-warsaw.
+        #[arg(long)]
+        mission: String,
+    },
 }
 
 /// An operator's audit event about a mission.
@@ -101,7 +134,57 @@ pub async fn run(command: KeysCmd) -> Result<()> {
             rotate_data(&db, &mission, batch, resume, Duration::from_secs(wait)).await
         }
         KeysCmd::Shred { db, mission, yes } => shred(&db, &mission, yes).await,
+        KeysCmd::TrustList { db, out } => export_list(&db, &out, true).await,
+        KeysCmd::Revocations { db, out } => export_list(&db, &out, false).await,
+        KeysCmd::RotateIssuer { db, mission } => rotate_issuer(&db, &mission).await,
     }
+}
+
+fn credential_keys(db: &DbArgs) -> Result<CredentialKeys> {
+    CredentialKeys::open(&db.key_dir())
+        .with_context(|| format!("cannot open the credential keys in {}", db.key_dir().display()))
+}
+
+/// Writes the signed trust list (`trust`) or revocation list to `out`.
+async fn export_list(db: &DbArgs, out: &Path, trust: bool) -> Result<()> {
+    let store = db.open().await?;
+    let keys = credential_keys(db)?;
+    let now = SystemClock.now();
+    let text = if trust {
+        let list =
+            legion_web::credentials::trust_list(&keys, &*store, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("{} keys", list.keys.len());
+        keys.root().sign_trust_list(&list)
+    } else {
+        let list = legion_web::credentials::revocation_list(&*store, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("{} revoked, sequence number {}", list.revoked.len(), list.seq);
+        keys.root().sign_revocations(&list)
+    };
+    let root = keys.root().public_key();
+    eprintln!(
+        "signed by root key x={} kid={}",
+        B64.encode(root.as_bytes()),
+        B64.encode(legion_credential::kid_of(&root))
+    );
+    if out.as_os_str() == "-" {
+        println!("{text}");
+    } else {
+        let tmp = out.with_extension("tmp");
+        std::fs::write(&tmp, format!("{text}\n")).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
+
+async fn rotate_issuer(db: &DbArgs, mission: &str) -> Result<()> {
+    let store = db.open().await?;
+    let id = known_mission(&*store, mission).await?;
+    let keys = credential_keys(db)?;
+    let rotated = keys.rotate(id.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kid = hex::encode(rotated.key.kid());
+    store.append_audit(&mission_audit(&SystemClock, "credential_key.rotate", &id)).await?;
+    println!("{id}: issuing key version {} (kid {kid}) signs from now on", rotated.version);
+    Ok(())
 }
 
 /// The mission, if the database knows it.

@@ -8,6 +8,7 @@ mod bench;
 mod bench_crash;
 mod bench_load;
 mod bench_screening;
+mod credential_cmd;
 mod demo;
 mod documents;
 mod keys;
@@ -141,6 +142,11 @@ enum Cmd {
     Keys {
         #[command(subcommand)]
         command: keys_cmd::KeysCmd,
+    },
+    /// Entry authorisations: verify one offline, list those issued, print one again.
+    Credential {
+        #[command(subcommand)]
+        command: credential_cmd::CredentialCmd,
     },
     /// The tamper-evident audit log: verify it, sign a checkpoint now, print the verifier key.
     Audit {
@@ -297,6 +303,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Missions { command } => missions(command).await,
         Cmd::Keys { command } => keys_cmd::run(command).await,
         Cmd::Audit { command } => audit_cmd::run(command).await,
+        Cmd::Credential { command } => credential_cmd::run(command).await,
         Cmd::Bench { command } => bench::run(command).await,
         Cmd::Stats { db, json } => {
             let store = db.open().await?;
