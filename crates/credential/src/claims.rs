@@ -123,7 +123,11 @@ impl Claims {
 
     /// Reads the CBOR map; anything missing, mistyped, repeated or left over is refused.
     pub fn from_cbor(bytes: &[u8]) -> Result<Claims, Refusal> {
-        let value: Value = ciborium::from_reader(bytes).map_err(|_| Refusal::BadClaims("not a CBOR map"))?;
+        let mut cursor = std::io::Cursor::new(bytes);
+        let value: Value = ciborium::from_reader(&mut cursor).map_err(|_| Refusal::BadClaims("not a CBOR map"))?;
+        if usize::try_from(cursor.position()).ok() != Some(bytes.len()) {
+            return Err(Refusal::BadClaims("bytes after the claims"));
+        }
         let mut map = Fields::new(value, "the claims are not a CBOR map")?;
         let issuer = map.text(ISS, "iss")?;
         let expires = map.int(EXP, "exp")?;

@@ -361,7 +361,12 @@ fn broken_claims(claims: &Claims, rng: &mut StdRng) -> Vec<u8> {
     let Value::Map(mut map) = ciborium::from_reader::<Value, _>(claims.to_cbor().as_slice()).expect("own CBOR") else {
         unreachable!("claims are a map")
     };
-    match rng.gen_range(0..7) {
+    match rng.gen_range(0..8) {
+        7 => {
+            let mut out = claims.to_cbor();
+            out.push(0);
+            return out;
+        }
         0 => {
             map.remove(rng.gen_range(0..8));
         }

@@ -81,9 +81,20 @@ async fn fresh_pg() -> (String, PgDb) {
 }
 
 /// A running server.
+/// The wall clock, shifted by an offset a test may set (to issue something "in the past").
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::atomic::AtomicI64);
+
+impl legion_domain::Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        SystemClock.now() + chrono::Duration::milliseconds(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    clock: Arc<ShiftedClock>,
     _dir: tempfile::TempDir,
     documents_dir: std::path::PathBuf,
     _pg: Option<PgDb>,
@@ -155,10 +166,11 @@ impl TestApp {
         change(&mut config, dir.path());
         std::fs::create_dir_all(dir.path().join("documents")).unwrap();
         let documents = object_store::local::LocalFileSystem::new_with_prefix(dir.path().join("documents")).unwrap();
+        let clock = Arc::new(ShiftedClock::default());
         let state = AppState::new(
             store.clone(),
             Arc::new(documents),
-            Arc::new(SystemClock),
+            clock.clone(),
             Arc::new(OsRandom),
             PolicySet::builtin(),
             Keys {
@@ -191,7 +203,12 @@ impl TestApp {
             axum::serve(listener, app).await.unwrap();
         });
         let documents_dir = dir.path().join("documents");
-        TestApp { base, state, _dir: dir, documents_dir, _pg: pg, server, worker, watcher }
+        TestApp { base, state, clock, _dir: dir, documents_dir, _pg: pg, server, worker, watcher }
+    }
+
+    /// Moves the server's clock `by` away from the wall clock (zero: back to it).
+    pub fn shift_clock(&self, by: chrono::Duration) {
+        self.clock.0.store(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The directory the documents' sealed objects are written to.

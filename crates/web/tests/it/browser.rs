@@ -575,3 +575,166 @@ async fn browser_explains_bad_input_in_both_languages() {
 
     b.close().await;
 }
+
+/// chromedriver's own command that sets the browser's network conditions.
+#[derive(Debug)]
+struct Offline;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/chromium/network_conditions", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({"network_conditions": {"offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0}});
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Waits until the offline page shows a verdict; returns its code.
+    async fn verdict(&self) -> String {
+        for _ in 0..200 {
+            let code = self.eval("return document.getElementById('verdict').dataset.code || null;").await;
+            if let Some(code) = code.as_str() {
+                // Cleared for the next check.
+                self.eval("delete document.getElementById('verdict').dataset.code;").await;
+                return code.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the page never showed a verdict:\n{}", self.text().await);
+    }
+
+    /// Loads a file into the offline page's file input `id`.
+    async fn upload(&self, id: &str, path: &Path) {
+        self.id(id).await.send_keys(&path.display().to_string()).await.unwrap();
+    }
+}
+
+/// The offline verifier page, opened from its file with the network switched off: it reads
+/// the QR code of an issued authorisation and says valid; a tampered text, an expired one
+/// and a revoked one are refused with their reasons; and
+/// its verdicts on a sample of the generated corpus are those of the library.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_offline_page_verifies_issued_authorisations() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Issued sixty days ago, for a thirty-day window: expired now.
+    app.shift_clock(chrono::Duration::days(-60));
+    let (expired_id, expired_code) = crate::credentials::authorised_case(&app, "GB", "GB7770003").await;
+    app.shift_clock(chrono::Duration::zero());
+    let (id, code) = crate::credentials::authorised_case(&app, "GB", "GB7770001").await;
+    let (revoked_id, revoked_code) = crate::credentials::authorised_case(&app, "GB", "GB7770002").await;
+    let head = app.signed_in("head.gb").await;
+    let (st, _) = crate::api::post(
+        &head,
+        format!("{}/api/v1/cases/{revoked_id}/revoke", app.base),
+        json!({"reason": "Mission decision."}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let files = tempfile::tempdir().unwrap();
+    let client = TestApp::client();
+    let get = |path: String| client.get(format!("{}{path}", app.base));
+    let qr = get(format!("/api/v1/applications/{id}/authorisation.png")).bearer_auth(&code).send().await.unwrap();
+    std::fs::write(files.path().join("valid.png"), qr.bytes().await.unwrap()).unwrap();
+    let qr = get(format!("/api/v1/applications/{expired_id}/authorisation.png"))
+        .bearer_auth(&expired_code)
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(files.path().join("expired.png"), qr.bytes().await.unwrap()).unwrap();
+    let token: Value = get(format!("/api/v1/applications/{id}/authorisation"))
+        .bearer_auth(&code)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    // The revoked one was printed before it was revoked: take its text from the history.
+    let (record, history) = legion_web::service::applicant_case(
+        &app.state,
+        legion_domain::ApplicationId::parse(&revoked_id).unwrap(),
+        &revoked_code,
+    )
+    .await
+    .unwrap();
+    assert_eq!(record.state, legion_domain::State::Revoked);
+    let revoked_token = history.iter().find(|h| h.command == "authorise").unwrap().details["credential"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(files.path().join("revoked.png"), legion_credential::qr::png(&revoked_token, 6).unwrap()).unwrap();
+    for (name, path) in
+        [("trust.json", "/api/v1/credentials/trust-list"), ("revocations.json", "/api/v1/credentials/revocations")]
+    {
+        std::fs::write(files.path().join(name), get(path.into()).send().await.unwrap().text().await.unwrap()).unwrap();
+    }
+
+    let b = Browser::start().await;
+    b.c.issue_cmd(Offline).await.expect("chromedriver switches the network off");
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../verify-page/index.html").canonicalize().unwrap();
+    b.goto(&format!("file://{}", page.display())).await;
+    assert_eq!(b.eval("return navigator.onLine;").await, json!(false), "the browser is offline");
+    b.wait_for_text("Entry authorisation check").await;
+
+    // The corpus first, against its own lists.
+    let now = chrono::Utc::now().timestamp();
+    let mut fixture = legion_credential::corpus::Fixture::at(5, now);
+    let cases = legion_credential::corpus::cases(&mut fixture, 26 * 6, 9);
+    let script = "const [trust, rev, tokens, done] = arguments; const v = window.legionVerify; \
+        (async () => { v.forget(); await v.setTrustList(trust); await v.setRevocations(rev); \
+        const out = []; for (const t of tokens) { out.push((await v.verify(t)).code); } v.forget(); done(out); })() \
+        .catch((e) => done(String(e)));";
+    let tokens: Vec<&str> = cases.iter().map(|c| c.token.as_str()).collect();
+    let codes =
+        b.c.execute_async(script, vec![json!(fixture.trust_json), json!(fixture.revocations_json()), json!(tokens)])
+            .await
+            .unwrap();
+    let codes: Vec<String> =
+        serde_json::from_value(codes.clone()).unwrap_or_else(|_| panic!("the page failed: {codes}"));
+    let wrong: Vec<_> = cases
+        .iter()
+        .zip(&codes)
+        .filter(|(c, got)| c.expected != got.as_str())
+        .map(|(c, got)| (c.expected, got.clone()))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the page disagrees on {} of {}: {:?}",
+        wrong.len(),
+        cases.len(),
+        &wrong[..wrong.len().min(8)]
+    );
+    b.eval("window.legionVerify.forget();").await;
+
+    // The server's lists, as a border post loads them.
+    b.goto(&format!("file://{}", page.display())).await;
+    b.upload("trust-file", &files.path().join("trust.json")).await;
+    b.wait_for_text("keys, signed").await;
+    b.upload("revocations-file", &files.path().join("revocations.json")).await;
+    b.wait_for_text("1 revoked").await;
+
+    b.upload("qr-file", &files.path().join("valid.png")).await;
+    assert_eq!(b.verdict().await, "valid");
+    let text = b.text().await;
+    assert!(text.contains("VALID") && text.contains("GB7770001"), "{text}");
+
+    let mut tampered: Vec<char> = token.chars().collect();
+    let at = tampered.len() - 10;
+    tampered[at] = if tampered[at] == '0' { '1' } else { '0' };
+    b.fill("token", &tampered.into_iter().collect::<String>()).await;
+    b.click("#check").await;
+    let refused = b.verdict().await;
+    assert!(["bad_signature", "bad_compression", "not_cose", "bad_claims"].contains(&refused.as_str()), "{refused}");
+    assert!(b.text().await.contains("REFUSED"));
+
+    b.upload("qr-file", &files.path().join("revoked.png")).await;
+    assert_eq!(b.verdict().await, "revoked");
+
+    b.upload("qr-file", &files.path().join("expired.png")).await;
+    assert_eq!(b.verdict().await, "expired");
+    b.close().await;
+}
