@@ -54,7 +54,7 @@ mod token;
 pub use claims::{Claims, Holder, PURPOSE};
 pub use keys::{IssuerKey, Kid, RootKey, kid_of};
 pub use lists::{ListError, RevocationList, TrustList, TrustedKey, canonical, root_of};
-pub use token::{MAX_COSE_LEN, MAX_TOKEN_LEN, PREFIX, Verified, Verifier, decode_unverified};
+pub use token::{MAX_COSE_LEN, MAX_TOKEN_LEN, PREFIX, Verified, Verifier, decode_unverified, signature_input};
 
 /// Why a token is refused. [`Refusal::code`] is stable and the same in every verifier
 /// (command line, server, offline page).

@@ -20,6 +20,10 @@ const ORIGIN: &str = "legion/bench";
 /// Benchmark suites.
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// Entry authorisations verified per second on one core, beside raw Ed25519
+    /// `verify_strict` of the same bytes in the same run; issuing beside raw signing; the
+    /// offline page's verify time in headless Chromium.
+    Credential(crate::bench_credential::CredentialArgs),
     /// Audited appends per second on SQLite and PostgreSQL (one client and many), and the time
     /// `audit verify` takes over a large log, beside the single-row commit rate and SHA-256 speed.
     Audit {
@@ -147,6 +151,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             crate::bench_load::intake(db, &pg_url, clients, seconds).await
         }
         BenchCmd::Screening(args) => crate::bench_screening::run(&args),
+        BenchCmd::Credential(args) => crate::bench_credential::run(&args).await,
         BenchCmd::Crash { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms } => {
             let args = crate::bench_crash::CrashArgs { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms };
             crate::bench_crash::run(args).await

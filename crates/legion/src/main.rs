@@ -6,6 +6,7 @@
 mod audit_cmd;
 mod bench;
 mod bench_crash;
+mod bench_credential;
 mod bench_load;
 mod bench_screening;
 mod credential_cmd;
