@@ -46,7 +46,7 @@ fn rate<T>(items: &[T], seconds: f64, mut f: impl FnMut(&T)) -> f64 {
 }
 
 pub async fn run(args: &CredentialArgs) -> Result<()> {
-    let now = chrono::Utc::now().timestamp();
+    let now = legion_domain::Clock::now(&legion_domain::SystemClock).timestamp();
     let fixture = Fixture::at(1, now);
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     let tokens: Vec<String> = (0..args.tokens.max(1))

@@ -75,7 +75,7 @@ mod tests {
         let path = dir.path().join("index.key");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let err = load_or_create_for(dir.path(), DEFAULT_AUDIT_ORIGIN).unwrap_err().to_string();
+        let err = format!("{:#}", load_or_create_for(dir.path(), DEFAULT_AUDIT_ORIGIN).unwrap_err());
         assert!(err.contains("readable by others"), "{err}");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         fs::write(&path, b"short").unwrap();

@@ -544,8 +544,12 @@ fn keys_shred_needs_yes_then_the_cases_are_gone_and_the_kek_with_them() {
     assert!(out.contains("rewrapped 1 data keys under kek-2.key"), "{out}");
     assert!(!keys.join("kek-1.key").exists(), "the KEK that wrapped the destroyed key is deleted");
     assert_eq!(std::fs::metadata(keys.join("kek-2.key")).unwrap().permissions().mode() & 0o777, 0o600);
-    for file in std::fs::read_dir(&keys).unwrap() {
-        let path = file.unwrap().path();
+    let mut files: Vec<_> = std::fs::read_dir(&keys).unwrap().map(|f| f.unwrap().path()).collect();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|f| f.unwrap().path()));
+            continue;
+        }
         assert_ne!(std::fs::read(&path).unwrap(), old_kek, "{} holds the old KEK", path.display());
     }
     let list = keys_list(dir.path());

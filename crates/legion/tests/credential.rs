@@ -11,6 +11,10 @@ use std::time::Duration;
 use legion_credential::corpus::{self, Fixture, VALID};
 use serde_json::{Value, json};
 
+fn wall_clock() -> chrono::DateTime<chrono::Utc> {
+    legion_domain::Clock::now(&legion_domain::SystemClock)
+}
+
 fn legion(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_legion"));
     c.current_dir(dir)
@@ -91,7 +95,7 @@ async fn border_client(url: &str) -> reqwest::Client {
 #[test]
 fn the_command_line_and_the_server_agree_on_every_corpus_token() {
     let dir = tempfile::tempdir().unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let mut fixture = Fixture::at(2026, now);
     let cases = corpus::cases(&mut fixture, 2_600, 77);
     // The server signs with the fixture's root and missions' keys; the retired key and the
@@ -128,7 +132,7 @@ fn the_command_line_and_the_server_agree_on_every_corpus_token() {
 
     // The batch form takes one token a line: tokens with line breaks go one by one.
     let (single, batched): (Vec<_>, Vec<_>) = cases.iter().enumerate().partition(|(_, c)| c.token.contains('\n'));
-    let batch: String = batched.iter().map(|(_, c)| format!("{}\n", c.token)).collect();
+    let batch: String = batched.iter().flat_map(|(_, c)| [c.token.as_str(), "\n"]).collect();
     std::fs::write(dir.path().join("tokens.txt"), batch).unwrap();
     let root_x = fixture_root_x(&fixture);
     let lists = ["--trust", "trust.json", "--revocations", "revocations.json", "--root-key", root_x.as_str()];
@@ -162,7 +166,7 @@ fn the_command_line_and_the_server_agree_on_every_corpus_token() {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["code"], server_codes[*i].as_str());
         assert_eq!(v["code"], expected(case.expected));
-        assert_eq!(out.status.code(), Some(if v["valid"] == true { 0 } else { 1 }), "exit status follows the verdict");
+        assert_eq!(out.status.code(), Some(i32::from(v["valid"] != true)), "exit status follows the verdict");
     }
     // Every kind of refusal was met (but the two the server's own lists turn into others).
     let mut seen: Vec<&str> = server_codes.iter().map(String::as_str).collect();
@@ -185,7 +189,7 @@ fn the_command_line_and_the_server_agree_on_every_corpus_token() {
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["claims"]["purpose"], "entry authorisation v1");
-    let later = (chrono::Utc::now() + chrono::Duration::days(29)).to_rfc3339();
+    let later = (wall_clock() + chrono::Duration::days(29)).to_rfc3339();
     let (code, out, _) = run(dir.path(), &["credential", "verify", "--trust", "trust.json", "--at", &later, token]);
     assert_eq!(code, 1);
     assert!(out.contains("\"expired\"") || out.contains("\"trust_list_expired\""), "{out}");
@@ -220,20 +224,28 @@ fn demo_authorisations_list_print_export_verify_and_rotate() {
 
     run_ok(dir.path(), &["keys", "trust-list", "--out", "trust.json"]);
     run_ok(dir.path(), &["keys", "revocations", "--out", "revocations.json"]);
-    // Within its validity (the demo's entry windows lie ahead).
-    let not_before: chrono::DateTime<chrono::Utc> = first["not_before"].as_str().unwrap().parse().unwrap();
-    let at = (not_before + chrono::Duration::hours(1)).max(chrono::Utc::now()).to_rfc3339();
-    let verify = |trust: &str| {
-        run(
-            dir.path(),
-            &["credential", "verify", "--trust", trust, "--revocations", "revocations.json", "--at", &at, &token],
-        )
-    };
-    let (code, out, err) = verify("trust.json");
+    // Now, with the revocation list: the verdict the list gives (the demo's entry windows
+    // may lie ahead).
+    let (code, out, err) = run(
+        dir.path(),
+        &["credential", "verify", "--trust", "trust.json", "--revocations", "revocations.json", &token],
+    );
     let v: Value = serde_json::from_str(&out).unwrap();
-    let expected = if first["status"] == "revoked" { 1 } else { 0 };
-    assert_eq!(code, expected, "{out}{err}");
+    let verdict = v["code"].as_str().unwrap();
+    assert_eq!(code, i32::from(verdict != "valid"), "{out}{err}");
+    let status = first["status"].as_str().unwrap();
+    assert!(
+        (status == "revoked") == (verdict == "revoked") && ["valid", "not_yet_valid", "revoked"].contains(&verdict),
+        "{status}: {out}"
+    );
     assert!(v["lists"]["revocations"]["seq"].as_i64().is_some(), "{v}");
+    // Within its validity, by the trust list alone: the signature and the claims hold.
+    let not_before: chrono::DateTime<chrono::Utc> = first["not_before"].as_str().unwrap().parse().unwrap();
+    let at = (not_before + chrono::Duration::hours(1)).max(wall_clock()).to_rfc3339();
+    let verify = |trust: &str| run(dir.path(), &["credential", "verify", "--trust", trust, "--at", &at, &token]);
+    let (code, out, err) = verify("trust.json");
+    let expected = 0;
+    assert_eq!(code, expected, "{out}{err}");
 
     // A new issuing key: both versions stay trusted while the old one's authorisations live.
     let keys_for = |text: &str| -> usize {

@@ -681,7 +681,7 @@ async fn browser_offline_page_verifies_issued_authorisations() {
     b.wait_for_text("Entry authorisation check").await;
 
     // The corpus first, against its own lists.
-    let now = chrono::Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     let mut fixture = legion_credential::corpus::Fixture::at(5, now);
     let cases = legion_credential::corpus::cases(&mut fixture, 26 * 6, 9);
     let script = "const [trust, rev, tokens, done] = arguments; const v = window.legionVerify; \
