@@ -4,6 +4,7 @@
 
 mod applicant;
 mod audit;
+mod border;
 mod fields;
 mod staff;
 mod vetting;
@@ -60,6 +61,9 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::POST, "/staff/vetting/{id}/clear", Staff(P::VettingResolve), post(vetting::clear)),
         r(M::POST, "/staff/vetting/{id}/confirm", Staff(P::VettingResolve), post(vetting::confirm)),
         r(M::GET, "/staff/audit", Staff(P::AuditRead), get(audit::page)),
+        r(M::GET, "/staff/border", Staff(P::BorderCrossing), get(border::form)),
+        r(M::POST, "/staff/border/check", Staff(P::BorderCrossing), post(border::check)),
+        r(M::POST, "/staff/border/crossing", Staff(P::BorderCrossing), post(border::crossing)),
         r(M::GET, "/static/style.css", Public, get(style_css)),
         r(M::GET, "/static/htmx.min.js", Public, get(htmx_js)),
     ]

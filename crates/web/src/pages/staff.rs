@@ -139,6 +139,7 @@ pub(crate) async fn home(ctx: Ctx, staff: CurrentStaff) -> Response {
     match staff.role() {
         Role::MissionOfficer | Role::MissionHead => see_other("/staff/queue"),
         Role::VettingOfficer => see_other("/staff/vetting"),
+        Role::BorderOfficer => see_other("/staff/border"),
         role => {
             let key = format!("home.role.{}", role.as_str());
             let text = match role {

@@ -99,6 +99,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/staff/vetting/{id}/clear", "vetting"),
     ("POST", "/staff/vetting/{id}/confirm", "vetting"),
     ("GET", "/staff/audit", "auditor"),
+    ("GET", "/staff/border", "border"),
+    ("POST", "/staff/border/check", "border"),
+    ("POST", "/staff/border/crossing", "border"),
     ("GET", "/static/style.css", "*"),
     ("GET", "/static/htmx.min.js", "*"),
 ];

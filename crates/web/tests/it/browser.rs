@@ -576,9 +576,9 @@ async fn browser_explains_bad_input_in_both_languages() {
     b.close().await;
 }
 
-/// chromedriver's own command that sets the browser's network conditions.
+/// chromedriver's own command that sets the browser's network conditions: offline or not.
 #[derive(Debug)]
-struct Offline;
+struct Offline(bool);
 
 impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
     fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
@@ -586,7 +586,9 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
     }
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
-        let body = json!({"network_conditions": {"offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0}});
+        let throughput = if self.0 { 0 } else { -1 };
+        let body = json!({"network_conditions": {"offline": self.0, "latency": 0,
+            "download_throughput": throughput, "upload_throughput": throughput}});
         (axum::http::Method::POST, Some(body.to_string()))
     }
 }
@@ -674,7 +676,7 @@ async fn browser_offline_page_verifies_issued_authorisations() {
     }
 
     let b = Browser::start().await;
-    b.c.issue_cmd(Offline).await.expect("chromedriver switches the network off");
+    b.c.issue_cmd(Offline(true)).await.expect("chromedriver switches the network off");
     let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../verify-page/index.html").canonicalize().unwrap();
     b.goto(&format!("file://{}", page.display())).await;
     assert_eq!(b.eval("return navigator.onLine;").await, json!(false), "the browser is offline");
@@ -736,5 +738,30 @@ async fn browser_offline_page_verifies_issued_authorisations() {
 
     b.upload("qr-file", &files.path().join("expired.png")).await;
     assert_eq!(b.verdict().await, "expired");
+
+    // The server's border page, online: check, record once, warned on a second use.
+    b.c.issue_cmd(Offline(false)).await.expect("chromedriver switches the network on");
+    b.sign_in(&app.base, "border").await;
+    b.wait_for_text("Border check").await;
+    b.fill("token", &token).await;
+    b.fill("crossing_point", "Medyka–Shehyni").await;
+    b.click("form[action='/staff/border/check'] button[type=submit]").await;
+    let page = b.wait_for_text("VALID").await;
+    assert!(page.contains("GB7770001") && page.contains("Compare every line"), "{page}");
+    b.click("#record-crossing").await;
+    b.wait_for_text("CROSSING RECORDED").await;
+    assert_eq!(
+        b.attr("crossing_point", "value").await.as_deref(),
+        Some("Medyka–Shehyni"),
+        "the point stays for the next traveller"
+    );
+    b.fill("token", &token).await;
+    b.click("#record-crossing").await;
+    let page = b.wait_for_text("ALREADY USED").await;
+    assert!(page.contains("Medyka–Shehyni"), "{page}");
+    b.fill("token", &revoked_token).await;
+    b.click("form[action='/staff/border/check'] button[type=submit]").await;
+    let page = b.wait_for_text("REFUSED").await;
+    assert!(page.contains("revoked"), "{page}");
     b.close().await;
 }
