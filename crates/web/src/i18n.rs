@@ -910,6 +910,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "Waiting for a head of mission to decide.",
         "Очікується рішення керівника представництва.",
     ),
+    (
+        "status.letter.how",
+        "Your entry authorisation is below. Print this page (or save it as PDF from your browser's print dialogue), or keep the QR code on your phone.",
+        "Ваш дозвіл на в’їзд — нижче. Надрукуйте цю сторінку (або збережіть як PDF у вікні друку браузера) чи збережіть QR-код у телефоні.",
+    ),
+    ("status.letter.png", "Download the QR code (PNG)", "Завантажити QR-код (PNG)"),
     ("border.title", "Border check", "Перевірка на кордоні"),
     (
         "border.intro",

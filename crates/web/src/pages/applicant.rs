@@ -7,7 +7,7 @@ use axum::extract::Multipart;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use legion_domain::{Command, DocumentKind, DocumentType, FieldErrors, Reference};
 use legion_store::{ApplicationRecord, HistoryEntry};
 use serde_json::{Map, Value, json};
@@ -362,6 +362,8 @@ struct StatusPage {
     past_requests: Vec<(String, String)>,
     interview: Option<(String, String)>,
     entry: Option<String>,
+    /// The printable entry authorisation, while the case is authorised.
+    letter: Option<Letter>,
     can_withdraw: bool,
     answer: Field,
     withdraw: Vec<Field>,
@@ -371,6 +373,40 @@ struct StatusPage {
     notice: Option<&'static str>,
     error: Option<String>,
     problems: Vec<Problem>,
+}
+
+/// The entry authorisation letter: the QR code and what it states, in English and Ukrainian.
+struct Letter {
+    /// Inline SVG of the QR code (our own markup).
+    qr_svg: String,
+    id: String,
+    family_name: String,
+    given_names: String,
+    date_of_birth: String,
+    nationality: String,
+    passport_number: String,
+    window: String,
+    mission: String,
+}
+
+impl Letter {
+    fn new(a: &service::IssuedAuthorisation, mission: String) -> Option<Letter> {
+        let (_, claims) = legion_credential::decode_unverified(&a.token).ok()?;
+        let svg = legion_credential::qr::svg(&a.token).ok()?;
+        // Inline in the page: without the XML declaration.
+        let qr_svg = svg.find("<svg").map_or(svg.clone(), |i| svg[i..].to_owned());
+        Some(Letter {
+            qr_svg,
+            id: a.id.to_string(),
+            family_name: claims.holder.family_name,
+            given_names: claims.holder.given_names,
+            date_of_birth: claims.holder.date_of_birth,
+            nationality: claims.holder.nationality,
+            passport_number: claims.holder.passport_number,
+            window: format!("{} – {}", a.valid_from, a.valid_until),
+            mission,
+        })
+    }
 }
 
 /// What the status page shows after an action.
@@ -422,13 +458,15 @@ async fn status_response(
     };
     let problems =
         std::iter::once(&answer).chain(withdraw.iter()).chain(upload.iter()).filter_map(Field::problem).collect();
+    let mission = mission_name(state, &record.mission).await;
+    let letter = service::authorisation_of(&record, &history).and_then(|a| Letter::new(&a, mission.clone()));
     let page = StatusPage {
         ui: ctx.ui(lang.t("status.title"), None).section("status").switch_to("/status", ctx),
         reference: record.reference.to_string(),
         access_code: code.to_owned(),
         state_title: lang.t(&key("title")),
         state_text: lang.t(&key("text")),
-        mission: mission_name(state, &record.mission).await,
+        mission,
         submitted: fmt_time(view.submitted_at),
         updated: fmt_time(view.updated_at),
         open_request,
@@ -438,6 +476,7 @@ async fn status_response(
             .entry_window
             .as_ref()
             .map(|w| lang.tf("status.entry_text", &[&fmt_date(w.valid_from), &fmt_date(w.valid_until)])),
+        letter,
         can_withdraw: view.can_withdraw,
         answer,
         withdraw,
@@ -472,6 +511,40 @@ pub(crate) async fn status_show(
         Ok(case) => status_response(&state, &ctx, StatusCode::OK, code, case, Outcome::default()).await,
         Err(AppError::NotFound) => lookup_response(&ctx, StatusCode::NOT_FOUND, reference, true),
         Err(e) => error_page(&ctx, None, &e),
+    }
+}
+
+/// `POST /status/authorisation.png`: the QR code of the applicant's entry authorisation, as
+/// a PNG file to keep on a phone or print.
+pub(crate) async fn status_qr(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let v = FormValues(pairs);
+    let (reference, code) = (v.get("reference").trim(), v.get("access_code"));
+    let (record, history) = match lookup(&state, reference, code).await {
+        Ok(case) => case,
+        Err(AppError::NotFound) => return lookup_response(&ctx, StatusCode::NOT_FOUND, reference, true),
+        Err(e) => return error_page(&ctx, None, &e),
+    };
+    let Some(a) = service::authorisation_of(&record, &history) else {
+        return error_page(&ctx, None, &AppError::NotFound);
+    };
+    match legion_credential::qr::png(&a.token, 10) {
+        Ok(png) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/png".to_owned()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"entry-authorisation-{}.png\"", record.reference),
+                ),
+                (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            png,
+        )
+            .into_response(),
+        Err(e) => error_page(&ctx, None, &AppError::Internal(e.to_string())),
     }
 }
 

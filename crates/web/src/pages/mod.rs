@@ -39,6 +39,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::POST, "/status", Public, post(applicant::status_show)),
         r(M::POST, "/status/answer", Public, post(applicant::status_answer)),
         r(M::POST, "/status/withdraw", Public, post(applicant::status_withdraw)),
+        r(M::POST, "/status/authorisation.png", Public, post(applicant::status_qr)),
         r(M::POST, "/status/documents", Public, post(applicant::status_upload)).upload(),
         r(M::GET, "/staff/sign-in", Public, get(staff::sign_in_page)),
         r(M::POST, "/staff/sign-in", Public, post(staff::sign_in)),

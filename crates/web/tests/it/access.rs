@@ -100,6 +100,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/staff/vetting/{id}/confirm", "vetting"),
     ("GET", "/staff/audit", "auditor"),
     ("GET", "/staff/border", "border"),
+    ("POST", "/status/authorisation.png", "*"),
     ("POST", "/staff/border/check", "border"),
     ("POST", "/staff/border/crossing", "border"),
     ("GET", "/static/style.css", "*"),

@@ -741,6 +741,19 @@ async fn browser_offline_page_verifies_issued_authorisations() {
 
     // The server's border page, online: check, record once, warned on a second use.
     b.c.issue_cmd(Offline(false)).await.expect("chromedriver switches the network on");
+
+    // The applicant's printable letter: the QR code and what it states, in both languages.
+    let view: Value =
+        get(format!("/api/v1/applications/{id}")).bearer_auth(&code).send().await.unwrap().json().await.unwrap();
+    b.goto(&format!("{}/status", app.base)).await;
+    b.fill("reference", view["reference"].as_str().unwrap()).await;
+    b.fill("access_code", &code).await;
+    b.click("form[action='/status'] button[type=submit]").await;
+    let letter = b.wait_for_text("Entry authorisation · Дозвіл на в’їзд в Україну").await;
+    assert!(letter.contains("GB7770001") && letter.contains("Покажіть цей код"), "{letter}");
+    let modules = b.eval("return document.querySelectorAll('#letter svg path, #letter svg rect').length;").await;
+    assert!(modules.as_u64().unwrap_or(0) > 0, "the letter carries the QR code");
+    assert!(b.c.find(Locator::Css("form[action='/status/authorisation.png'] button")).await.is_ok());
     b.sign_in(&app.base, "border").await;
     b.wait_for_text("Border check").await;
     b.fill("token", &token).await;

@@ -72,6 +72,28 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
         .unwrap();
     assert_eq!(png.headers()["content-type"], "image/png");
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    // From the status page's form too, as a file to keep.
+    let view: Value = TestApp::client()
+        .get(format!("{}/api/v1/applications/{id}", app.base))
+        .bearer_auth(&code)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reference = view["reference"].as_str().unwrap();
+    let form = |code: &str| {
+        TestApp::client()
+            .post(format!("{}/status/authorisation.png", app.base))
+            .form(&[("reference", reference), ("access_code", code)])
+            .send()
+    };
+    let r = form(&code).await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    assert_eq!(form("not-the-code").await.unwrap().status(), 404);
 
     // Offline, with the exported lists: valid, and it names the holder as the passport does.
     let (trust, rev) = lists(&app).await;
