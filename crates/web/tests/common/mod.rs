@@ -206,6 +206,17 @@ impl TestApp {
         TestApp { base, state, clock, _dir: dir, documents_dir, _pg: pg, server, worker, watcher }
     }
 
+    /// `GET /api/v1/applications/{id}{rest}` with the access code: status and JSON body.
+    pub async fn applicant_json(&self, id: &str, code: &str, rest: &str) -> (u16, Value) {
+        let r = Self::client()
+            .get(format!("{}/api/v1/applications/{id}{rest}", self.base))
+            .bearer_auth(code)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Moves the server's clock `by` away from the wall clock (zero: back to it).
     pub fn shift_clock(&self, by: chrono::Duration) {
         self.clock.0.store(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);

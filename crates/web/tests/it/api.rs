@@ -163,15 +163,7 @@ async fn full_lifecycle_with_four_eyes(backend: Backend) {
         v["history"].as_array().unwrap().iter().map(|h| h["policy_version"].as_str().unwrap()).collect();
     assert!(policy_versions.iter().all(|p| *p == "2024-05-18"), "every decision stores its policy version");
 
-    let r: Value = TestApp::client()
-        .get(format!("{}/api/v1/applications/{id}", app.base))
-        .bearer_auth(code)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app.applicant_json(id, code, "").await;
     assert_eq!(r["status"], "authorised");
     assert_eq!(r["entry_window"]["valid_until"], json!((today + chrono::Duration::days(30)).to_string()));
     let counts = app.state.store.state_counts().await.unwrap();

@@ -646,14 +646,7 @@ async fn browser_offline_page_verifies_issued_authorisations() {
         .await
         .unwrap();
     std::fs::write(files.path().join("expired.png"), qr.bytes().await.unwrap()).unwrap();
-    let token: Value = get(format!("/api/v1/applications/{id}/authorisation"))
-        .bearer_auth(&code)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = app.applicant_json(&id, &code, "/authorisation").await.1;
     let token = token["token"].as_str().unwrap().to_owned();
     // The revoked one was printed before it was revoked: take its text from the history.
     let (record, history) = legion_web::service::applicant_case(
@@ -743,8 +736,7 @@ async fn browser_offline_page_verifies_issued_authorisations() {
     b.c.issue_cmd(Offline(false)).await.expect("chromedriver switches the network on");
 
     // The applicant's printable letter: the QR code and what it states, in both languages.
-    let view: Value =
-        get(format!("/api/v1/applications/{id}")).bearer_auth(&code).send().await.unwrap().json().await.unwrap();
+    let (_, view) = app.applicant_json(&id, &code, "").await;
     b.goto(&format!("{}/status", app.base)).await;
     b.fill("reference", view["reference"].as_str().unwrap()).await;
     b.fill("access_code", &code).await;

@@ -36,13 +36,7 @@ pub(crate) async fn authorised_case(app: &TestApp, residence: &str, passport: &s
 }
 
 async fn applicant_token(app: &TestApp, id: &str, code: &str) -> (u16, Value) {
-    let r = TestApp::client()
-        .get(format!("{}/api/v1/applications/{id}/authorisation", app.base))
-        .bearer_auth(code)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    app.applicant_json(id, code, "/authorisation").await
 }
 
 async fn lists(app: &TestApp) -> (TrustList, RevocationList) {
@@ -73,15 +67,7 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     assert_eq!(png.headers()["content-type"], "image/png");
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
     // From the status page's form too, as a file to keep.
-    let view: Value = TestApp::client()
-        .get(format!("{}/api/v1/applications/{id}", app.base))
-        .bearer_auth(&code)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, view) = app.applicant_json(&id, &code, "").await;
     let reference = view["reference"].as_str().unwrap();
     let form = |code: &str| {
         TestApp::client()
@@ -128,15 +114,7 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     );
     let (_, v) = post(&border, url("verify"), json!({"token": token})).await;
     assert_eq!(v["crossing_point"], "Medyka–Shehyni", "the check warns of the earlier use");
-    let view: Value = TestApp::client()
-        .get(format!("{}/api/v1/applications/{id}", app.base))
-        .bearer_auth(&code)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, view) = app.applicant_json(&id, &code, "").await;
     assert_eq!(view["status"], "crossed_border");
     let credentials = app.state.store.credentials(None).await.unwrap();
     assert_eq!(credentials.len(), 1);
