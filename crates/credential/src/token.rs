@@ -50,13 +50,58 @@ fn unwrap_text(text: &str) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal::Oversized);
     }
     let Some(body) = text.strip_prefix(PREFIX) else { return Err(Refusal::BadPrefix) };
-    let packed = base45::decode(body).map_err(|_| Refusal::BadEncoding)?;
+    let packed = base45_decode(body.as_bytes()).ok_or(Refusal::BadEncoding)?;
     inflate(&packed)
+}
+
+/// The value of each Base45 character (RFC 9285), 0xff for bytes outside the alphabet.
+const BASE45_VALUES: [u8; 256] = {
+    let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let mut table = [0xff_u8; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Strict Base45 (RFC 9285 §4.2): characters outside the alphabet, a lone trailing
+/// character, a triple above 65535 and a pair above 255 are all refused. (The `base45`
+/// crate, which encodes, accepts a pair above 255 and drops its high bits.)
+pub(crate) fn base45_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let value = |c: u8| {
+        let v = BASE45_VALUES[c as usize];
+        (v != 0xff).then_some(u32::from(v))
+    };
+    let (triples, rest) = text.as_chunks::<3>();
+    let mut out = Vec::with_capacity(triples.len() * 2 + 1);
+    for [a, b, c] in triples {
+        let n = value(*a)? + value(*b)? * 45 + value(*c)? * 45 * 45;
+        let n = u16::try_from(n).ok()?;
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+    match rest {
+        [] => {}
+        [a, b] => out.push(u8::try_from(value(*a)? + value(*b)? * 45).ok()?),
+        _ => return None,
+    }
+    Some(out)
 }
 
 /// A complete zlib stream with nothing after it, at most [`MAX_COSE_LEN`] bytes unpacked.
 fn inflate(packed: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let mut z = Decompress::new(true);
+    thread_local! {
+        // The inflater's state is large: made once per thread, reset for each token.
+        static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(true));
+    }
+    INFLATER.with_borrow_mut(|z| {
+        z.reset(true);
+        inflate_with(z, packed)
+    })
+}
+
+fn inflate_with(z: &mut Decompress, packed: &[u8]) -> Result<Vec<u8>, Refusal> {
     // One call fills at most this much: a stream that wants more is too large.
     let mut out = Vec::with_capacity(MAX_COSE_LEN + 1);
     let status = z.decompress_vec(packed, &mut out, FlushDecompress::Finish).map_err(|_| Refusal::BadCompression)?;
@@ -171,11 +216,36 @@ impl<'a> Verifier<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn base45_round_trips_with_the_crate_that_encodes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(base45_decode(base45::encode(&bytes).as_bytes()), Some(bytes));
+        }
+
+        #[test]
+        fn base45_refuses_what_is_not_canonical(text in "[0-9A-Z $%*+./:a-z#-]{0,40}") {
+            // Whatever decodes encodes back to the same text: nothing lax is accepted.
+            if let Some(bytes) = base45_decode(text.as_bytes()) {
+                prop_assert_eq!(base45::encode(&bytes), text);
+            }
+        }
+    }
+
+    #[test]
+    fn base45_examples_of_rfc_9285() {
+        assert_eq!(base45_decode(b"QED8WEX0").as_deref(), Some(&b"ietf!"[..]));
+        assert_eq!(base45_decode(b"%69 VD92EX0").as_deref(), Some(&b"Hello!!"[..]));
+        assert_eq!(base45_decode(b"GGW"), None, "65536 is not two bytes");
+        assert_eq!(base45_decode(b"::"), None, "a pair above 255");
+        assert_eq!(base45_decode(b"A"), None);
+    }
 
     #[test]
     fn inflate_refuses_truncated_trailing_and_bombs() {
         let text = encode(b"hello hello hello hello");
-        let packed = base45::decode(&text[PREFIX.len()..]).unwrap();
+        let packed = base45_decode(text[PREFIX.len()..].as_bytes()).unwrap();
         assert_eq!(inflate(&packed).unwrap(), b"hello hello hello hello");
         for cut in 0..packed.len() {
             assert!(inflate(&packed[..cut]).is_err(), "cut at {cut}");

@@ -15,9 +15,13 @@ use rand::SeedableRng;
 
 #[derive(Debug, clap::Args)]
 pub struct CredentialArgs {
-    /// Seconds per measurement (each is taken twice, interleaved).
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 1.0)]
     seconds: f64,
+    /// Rounds, each measuring raw `verify_strict` then full verification back to back: the
+    /// ratio is taken per round (the machine's speed drifts between rounds), the median kept.
+    #[arg(long, default_value_t = 9)]
+    rounds: usize,
     /// Distinct valid tokens cycled through.
     #[arg(long, default_value_t = 1000)]
     tokens: usize,
@@ -73,30 +77,43 @@ pub async fn run(args: &CredentialArgs) -> Result<()> {
     let qr_version = legion_credential::qr::version(&tokens[0])?;
     println!(
         "{} tokens, {average_token} characters on average (QR version {qr_version} at level Q); \
-         signed bytes {average_len} on average; one core; {:.1} s per measurement, twice, interleaved",
+         signed bytes {average_len} on average; one core; {} rounds of {:.1} s per measurement, interleaved",
         tokens.len(),
+        args.rounds,
         args.seconds
     );
 
     let mut raw_rates = Vec::new();
     let mut full_rates = Vec::new();
-    for _ in 0..2 {
-        raw_rates.push(rate(&raw, args.seconds, |(key, data, sig)| {
+    let mut ratios = Vec::new();
+    for _ in 0..args.rounds.max(1) {
+        let raw_rate = rate(&raw, args.seconds, |(key, data, sig)| {
             assert!(key.verify_strict(data, sig).is_ok());
-        }));
-        full_rates.push(rate(&tokens, args.seconds, |t| {
+        });
+        let full_rate = rate(&tokens, args.seconds, |t| {
             assert!(verifier.verify(t, now).is_ok());
-        }));
+        });
+        raw_rates.push(raw_rate);
+        full_rates.push(full_rate);
+        ratios.push(full_rate / raw_rate);
     }
-    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-    let (raw_best, full_best) = (best(&raw_rates), best(&full_rates));
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let spread = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        (lo, hi)
+    };
+    let ((rlo, rhi), (flo, fhi), (qlo, qhi)) = (spread(&raw_rates), spread(&full_rates), spread(&ratios));
     println!(
-        "verify: {full_best:.0}/s (runs {:.0}, {:.0}); raw verify_strict {raw_best:.0}/s (runs {:.0}, {:.0}); ratio {:.3}",
-        full_rates[0],
-        full_rates[1],
-        raw_rates[0],
-        raw_rates[1],
-        full_best / raw_best
+        "verify: {:.0}/s median ({flo:.0}–{fhi:.0}); raw verify_strict {:.0}/s median ({rlo:.0}–{rhi:.0}); \
+         ratio per round: median {:.3} ({qlo:.3}–{qhi:.3})",
+        median(&full_rates),
+        median(&raw_rates),
+        median(&ratios),
     );
 
     // Issuing: claims to CBOR, COSE, sign, zlib, Base45 — beside signing the same bytes raw.
