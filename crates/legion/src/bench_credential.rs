@@ -31,6 +31,11 @@ pub struct CredentialArgs {
     /// Verifications the page makes for its timing.
     #[arg(long, default_value_t = 500)]
     page_verifications: usize,
+    /// Only run N operations of one kind (`raw`, `full` or `none`: the setup alone) and time
+    /// nothing: for counting instructions with `valgrind --tool=callgrind`, which the
+    /// machine's drifting speed does not disturb.
+    #[arg(long, value_names = ["KIND", "N"], num_args = 2)]
+    only: Option<Vec<String>>,
 }
 
 /// Calls `f` on items in turn until `seconds` pass; the rate per second.
@@ -72,6 +77,21 @@ pub async fn run(args: &CredentialArgs) -> Result<()> {
             (key, data, Signature::from_slice(&sig).expect("64 bytes"))
         })
         .collect();
+    if let Some(only) = &args.only {
+        let n: usize = only[1].parse().context("--only KIND N: N is a count")?;
+        for i in 0..n {
+            match only[0].as_str() {
+                "raw" => {
+                    let (key, data, sig) = &raw[i % raw.len()];
+                    assert!(key.verify_strict(data, sig).is_ok());
+                }
+                "full" => assert!(verifier.verify(&tokens[i % tokens.len()], now).is_ok()),
+                "none" => {}
+                other => bail!("--only {other}: raw, full or none"),
+            }
+        }
+        return Ok(());
+    }
     let average_len = raw.iter().map(|r| r.1.len()).sum::<usize>() / raw.len();
     let average_token = tokens.iter().map(String::len).sum::<usize>() / tokens.len();
     let qr_version = legion_credential::qr::version(&tokens[0])?;
