@@ -12,9 +12,11 @@ proptest! {
         let _ = Variants::read(text.as_bytes(), |_| true);
     }
 
+    /// Generated forms start with a letter no English number word starts with: "fifty" is
+    /// read as a number, not a name, and belongs to no group.
     #[test]
     fn spellings_of_one_group_meet(
-        groups in proptest::collection::vec(proptest::collection::vec("[b-df-hj-np-tv-z][aeiou][b-df-hj-np-tv-z]{3,6}", 2..5), 1..20),
+        groups in proptest::collection::vec(proptest::collection::vec("[bcdgjklmpqrvwx][aeiou][b-df-hj-np-tv-z]{3,6}", 2..5), 1..20),
     ) {
         let mut text = String::new();
         for (i, g) in groups.iter().enumerate() {
