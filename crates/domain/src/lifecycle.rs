@@ -275,6 +275,16 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// A mission head replaces the entry authorisation (lost, stolen, or a new entry
+    /// window): the old one is revoked, a new one issued; the case stays authorised.
+    Reissue {
+        /// First day of the new entry window.
+        valid_from: NaiveDate,
+        /// Last day of the new entry window.
+        valid_until: NaiveDate,
+        /// Why.
+        reason: String,
+    },
     /// A border officer records that the holder crossed with the authorisation.
     RecordCrossing {
         /// The crossing point (e.g. "Medyka–Shehyni").
@@ -307,6 +317,7 @@ impl Command {
             Command::Authorise { .. } => "authorise",
             Command::Revoke { .. } => "revoke",
             Command::RecordCrossing { .. } => "record_crossing",
+            Command::Reissue { .. } => "reissue",
             Command::Withdraw { .. } => "withdraw",
         }
     }
@@ -328,7 +339,7 @@ impl Command {
             Command::Recommend { .. } => Permission::CaseRecommend,
             Command::Approve { .. } | Command::Reject { .. } | Command::ReturnToReview { .. } => Permission::CaseDecide,
             Command::Authorise { .. } => Permission::CaseAuthorise,
-            Command::Revoke { .. } => Permission::CaseRevoke,
+            Command::Revoke { .. } | Command::Reissue { .. } => Permission::CaseRevoke,
             Command::RecordCrossing { .. } => Permission::BorderCrossing,
         })
     }
@@ -366,7 +377,10 @@ impl Command {
                     e.add("note", "must be at most 2000 characters");
                 }
             }
-            Command::Authorise { valid_from, valid_until } => {
+            Command::Authorise { valid_from, valid_until } | Command::Reissue { valid_from, valid_until, .. } => {
+                if let Command::Reissue { reason, .. } = self {
+                    text("reason", reason, 2000);
+                }
                 if valid_until < valid_from {
                     e.add("valid_until", "must not be before valid_from");
                 } else if (*valid_until - *valid_from).num_days() > 366 {
@@ -516,6 +530,9 @@ pub fn decide(
             (S::Authorised, json!({ "valid_from": valid_from, "valid_until": valid_until }))
         }
         (S::Authorised, Command::Revoke { reason }) => (S::Revoked, json!({ "reason": reason.trim() })),
+        (S::Authorised, Command::Reissue { valid_from, valid_until, reason }) => {
+            (S::Authorised, json!({ "valid_from": valid_from, "valid_until": valid_until, "reason": reason.trim() }))
+        }
         (S::Authorised, Command::RecordCrossing { point }) => (S::CrossedBorder, json!({ "point": point.trim() })),
         (state, Command::Withdraw { reason }) if state.can_withdraw() => {
             (S::Withdrawn, json!({ "reason": reason.as_deref().map(str::trim) }))
@@ -738,6 +755,11 @@ mod tests {
             }),
             Just(Command::Revoke { reason: "r".into() }),
             Just(Command::RecordCrossing { point: "Medyka".into() }),
+            Just(Command::Reissue {
+                valid_from: t.date_naive(),
+                valid_until: t.date_naive() + chrono::Duration::days(10),
+                reason: "lost".into()
+            }),
             Just(Command::Withdraw { reason: None }),
         ]
     }

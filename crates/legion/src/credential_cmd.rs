@@ -244,7 +244,7 @@ async fn print(db: &DbArgs, id: uuid::Uuid, png: Option<&Path>) -> Result<()> {
     let history = store.history(record.application, &Scope::All).await?;
     let token = history
         .iter()
-        .filter(|h| h.command == "authorise")
+        .filter(|h| h.command == "authorise" || h.command == "reissue")
         .find(|h| h.details.pointer("/credential/id").and_then(|v| v.as_str()) == Some(id.to_string().as_str()))
         .and_then(|h| h.details.pointer("/credential/token").and_then(|v| v.as_str()).map(str::to_owned));
     let Some(token) = token else {

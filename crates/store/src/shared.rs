@@ -1288,6 +1288,19 @@ macro_rules! impl_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(store_error)?;
+                // A reissue revokes the authorisation it replaces, as revoking the case does.
+                let replaces = write.credential.is_some() && t.from == legion_domain::State::Authorised;
+                if t.to == legion_domain::State::Revoked || replaces {
+                    let seq: i64 =
+                        sqlx::query_scalar(sql::NEXT_REVOCATION_SEQ).fetch_one(&mut **tx).await.map_err(store_error)?;
+                    sqlx::query(sql::REVOKE_CREDENTIALS)
+                        .bind(sql::millis(write.at))
+                        .bind(seq)
+                        .bind(&id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(store_error)?;
+                }
                 if let Some(c) = write.credential {
                     sqlx::query(sql::INSERT_CREDENTIAL)
                         .bind(c.id.to_string())
@@ -1302,17 +1315,6 @@ macro_rules! impl_store {
                         .map_err(store_error)?;
                 }
                 match t.to {
-                    legion_domain::State::Revoked => {
-                        let seq: i64 =
-                            sqlx::query_scalar(sql::NEXT_REVOCATION_SEQ).fetch_one(&mut **tx).await.map_err(store_error)?;
-                        sqlx::query(sql::REVOKE_CREDENTIALS)
-                            .bind(sql::millis(write.at))
-                            .bind(seq)
-                            .bind(&id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(store_error)?;
-                    }
                     legion_domain::State::CrossedBorder => {
                         let credential = t.details.get("credential").and_then(serde_json::Value::as_str);
                         let point = t.details.get("point").and_then(serde_json::Value::as_str);

@@ -977,6 +977,11 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("done.return", "The case is back in review.", "Справу повернуто на розгляд."),
     ("done.authorise", "The entry authorisation is issued.", "Дозвіл на в’їзд видано."),
     ("done.revoke", "The entry authorisation is revoked.", "Дозвіл на в’їзд відкликано."),
+    (
+        "done.reissue",
+        "A new entry authorisation is issued; the old one is on the revocation list.",
+        "Видано новий дозвіл на в’їзд; попередній внесено до списку відкликаних.",
+    ),
     ("case.error", "The action was not carried out.", "Дію не виконано."),
     // Actions (forms and history).
     ("action.request-info", "Ask the applicant for information", "Запитати інформацію в заявника"),
@@ -1002,6 +1007,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("action.authorise.button", "Authorise entry", "Видати дозвіл"),
     ("action.revoke", "Revoke the entry authorisation", "Відкликати дозвіл на в’їзд"),
     ("action.revoke.button", "Revoke authorisation", "Відкликати дозвіл"),
+    (
+        "action.reissue",
+        "Replace the entry authorisation (lost, stolen, new window)",
+        "Замінити дозвіл на в’їзд (втрачено, викрадено, нове вікно)",
+    ),
+    ("action.reissue.button", "Reissue authorisation", "Видати новий дозвіл"),
     ("action.clear", "Clear: the hits do not apply", "Зняти позначки: збіги не підтвердилися"),
     ("action.clear.button", "Clear and send to the mission", "Зняти й передати до представництва"),
     ("action.confirm", "Confirm a hit", "Підтвердити збіг"),
@@ -1026,6 +1037,7 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("cmd.return_to_review", "Returned to review", "Повернуто на розгляд"),
     ("cmd.authorise", "Entry authorised", "Видано дозвіл на в’їзд"),
     ("cmd.revoke", "Authorisation revoked", "Дозвіл відкликано"),
+    ("cmd.reissue", "Authorisation reissued", "Дозвіл видано повторно"),
     ("cmd.withdraw", "Withdrawn by the applicant", "Відкликано заявником"),
     // Action form fields.
     ("input.message", "Question for the applicant", "Запитання до заявника"),
@@ -1046,6 +1058,8 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("input.note", "Note", "Примітка"),
     ("input.valid_from", "Entry allowed from", "В’їзд дозволено з"),
     ("input.valid_until", "Entry allowed until", "В’їзд дозволено до"),
+    ("detail.point", "Crossing point", "Пункт пропуску"),
+    ("detail.credential", "Entry authorisation", "Дозвіл на в’їзд"),
     ("detail.message", "Question", "Запитання"),
     ("detail.answer", "Answer", "Відповідь"),
     ("detail.at", "Time", "Час"),

@@ -15,7 +15,7 @@ use crate::api::{admin, applications, cases, credentials, documents, session};
         documents::download_document,
         session::sign_in, session::whoami, session::sign_out,
         cases::queue, cases::lookup, cases::case, cases::request_info, cases::schedule_interview, cases::record_interview,
-        cases::recommend, cases::approve, cases::reject, cases::return_to_review, cases::authorise, cases::revoke,
+        cases::recommend, cases::approve, cases::reject, cases::return_to_review, cases::authorise, cases::revoke, cases::reissue,
         cases::vetting_queue, cases::vetting_case, cases::vetting_clear, cases::vetting_confirm,
         admin::missions, admin::put_mission, admin::list_staff, admin::create_staff, admin::disable_staff,
         admin::audit_log, admin::stats, admin::watchlists, admin::reload_watchlists,

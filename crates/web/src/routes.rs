@@ -105,6 +105,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/cases/{id}/return", Staff(P::CaseDecide), post(cases::return_to_review)),
         r(M::POST, "/api/v1/cases/{id}/authorise", Staff(P::CaseAuthorise), post(cases::authorise)),
         r(M::POST, "/api/v1/cases/{id}/revoke", Staff(P::CaseRevoke), post(cases::revoke)),
+        r(M::POST, "/api/v1/cases/{id}/reissue", Staff(P::CaseRevoke), post(cases::reissue)),
         r(M::GET, "/api/v1/vetting", Staff(P::VettingRead), get(cases::vetting_queue)),
         r(M::GET, "/api/v1/vetting/{id}", Staff(P::VettingRead), get(cases::vetting_case)),
         r(M::POST, "/api/v1/vetting/{id}/clear", Staff(P::VettingResolve), post(cases::vetting_clear)),

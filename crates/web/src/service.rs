@@ -340,7 +340,7 @@ fn decide_command(
         .ok_or_else(|| AppError::Unavailable("no policy version is in force today".into()))?;
     let mut transition = decide(&record.status(), actor, &command, policy, now)?;
     let credential = match &command {
-        Command::Authorise { valid_from, valid_until } => {
+        Command::Authorise { valid_from, valid_until } | Command::Reissue { valid_from, valid_until, .. } => {
             Some(issue_credential(state, &record, &mut transition, *valid_from, *valid_until, now)?)
         }
         _ => None,
@@ -907,13 +907,13 @@ pub struct IssuedAuthorisation {
     pub valid_until: chrono::NaiveDate,
 }
 
-/// The entry authorisation a case's history holds (the latest `authorise`), while the case
-/// is authorised.
+/// The entry authorisation a case's history holds (the latest `authorise` or `reissue`),
+/// while the case is authorised.
 pub fn authorisation_of(record: &ApplicationRecord, history: &[HistoryEntry]) -> Option<IssuedAuthorisation> {
     if record.state != legion_domain::State::Authorised {
         return None;
     }
-    let entry = history.iter().rev().find(|h| h.command == "authorise")?;
+    let entry = history.iter().rev().find(|h| h.command == "authorise" || h.command == "reissue")?;
     let d = &entry.details;
     Some(IssuedAuthorisation {
         id: d.pointer("/credential/id")?.as_str()?.parse().ok()?,

@@ -107,7 +107,7 @@ impl ApplicantView {
                     });
                 }
                 "record_interview" => interview = None,
-                "authorise" => {
+                "authorise" | "reissue" => {
                     entry_window = (|| {
                         Some(EntryWindow {
                             valid_from: serde_json::from_value(h.details["valid_from"].clone()).ok()?,

@@ -406,6 +406,18 @@ pub struct AuthoriseBody {
     pub valid_until: NaiveDate,
 }
 
+/// A new entry window, and why the authorisation is replaced.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReissueBody {
+    /// First day (YYYY-MM-DD).
+    pub valid_from: NaiveDate,
+    /// Last day (YYYY-MM-DD).
+    pub valid_until: NaiveDate,
+    /// Why (lost, stolen, a new window).
+    pub reason: String,
+}
+
 async fn act(state: &AppState, staff: &CurrentStaff, id: &str, command: Command) -> Result<Json<CaseView>, AppError> {
     let id = parse_id(id)?;
     let record = service::staff_command(state, staff, id, command).await?;
@@ -484,6 +496,10 @@ transition_endpoint!(
 transition_endpoint!(
     /// Revokes the entry authorisation.
     revoke, "/api/v1/cases/{id}/revoke", ReasonBody, "cases", |b| Command::Revoke { reason: b.reason });
+transition_endpoint!(
+    /// Replaces the entry authorisation: the old one goes on the revocation list, a new one
+    /// is issued for the window given.
+    reissue, "/api/v1/cases/{id}/reissue", ReissueBody, "cases", |b| Command::Reissue { valid_from: b.valid_from, valid_until: b.valid_until, reason: b.reason });
 transition_endpoint!(
     /// Clears a screening hold: the hits do not apply.
     vetting_clear, "/api/v1/vetting/{id}/clear", ReasonBody, "vetting", VettingOutcome, vet, |b| Command::ClearVetting { reason: b.reason });

@@ -57,6 +57,7 @@ pub fn routes() -> Vec<RouteDef> {
         r(M::POST, "/staff/cases/{id}/return", Staff(P::CaseDecide), post(staff::return_to_review)),
         r(M::POST, "/staff/cases/{id}/authorise", Staff(P::CaseAuthorise), post(staff::authorise)),
         r(M::POST, "/staff/cases/{id}/revoke", Staff(P::CaseRevoke), post(staff::revoke)),
+        r(M::POST, "/staff/cases/{id}/reissue", Staff(P::CaseRevoke), post(staff::reissue)),
         r(M::GET, "/staff/vetting", Staff(P::VettingRead), get(vetting::queue)),
         r(M::GET, "/staff/vetting/{id}", Staff(P::VettingRead), get(vetting::case_page)),
         r(M::POST, "/staff/vetting/{id}/clear", Staff(P::VettingResolve), post(vetting::clear)),

@@ -438,12 +438,13 @@ pub(crate) enum Action {
     Return,
     Authorise,
     Revoke,
+    Reissue,
     Clear,
     Confirm,
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 12] = [
         Action::RequestInfo,
         Action::ScheduleInterview,
         Action::RecordInterview,
@@ -453,6 +454,7 @@ impl Action {
         Action::Return,
         Action::Authorise,
         Action::Revoke,
+        Action::Reissue,
         Action::Clear,
         Action::Confirm,
     ];
@@ -469,6 +471,7 @@ impl Action {
             Action::Return => "return",
             Action::Authorise => "authorise",
             Action::Revoke => "revoke",
+            Action::Reissue => "reissue",
             Action::Clear => "clear",
             Action::Confirm => "confirm",
         }
@@ -484,7 +487,7 @@ impl Action {
             Action::Recommend => Permission::CaseRecommend,
             Action::Approve | Action::Reject | Action::Return => Permission::CaseDecide,
             Action::Authorise => Permission::CaseAuthorise,
-            Action::Revoke => Permission::CaseRevoke,
+            Action::Revoke | Action::Reissue => Permission::CaseRevoke,
             Action::Clear | Action::Confirm => Permission::VettingResolve,
         }
     }
@@ -559,6 +562,11 @@ pub(crate) fn action_form(
             f("valid_from", "input.valid_from", Kind::Date).required().width("w-date"),
             f("valid_until", "input.valid_until", Kind::Date).required().width("w-date"),
         ],
+        Action::Reissue => vec![
+            f("valid_from", "input.valid_from", Kind::Date).required().width("w-date"),
+            f("valid_until", "input.valid_until", Kind::Date).required().width("w-date"),
+            reason(),
+        ],
     };
     if action == Action::Confirm {
         hint = Some(lang.t("action.confirm.hint"));
@@ -577,6 +585,7 @@ pub(crate) fn action_form(
         Action::Return => ("action.return", "action.return.button"),
         Action::Authorise => ("action.authorise", "action.authorise.button"),
         Action::Revoke => ("action.revoke", "action.revoke.button"),
+        Action::Reissue => ("action.reissue", "action.reissue.button"),
         Action::Clear => ("action.clear", "action.clear.button"),
         Action::Confirm => ("action.confirm", "action.confirm.button"),
     };
@@ -647,6 +656,15 @@ pub(crate) fn command_from_form(action: Action, v: &FormValues) -> Result<Comman
             let until = date("valid_until", &mut e);
             from.zip(until).map(|(valid_from, valid_until)| Command::Authorise { valid_from, valid_until })
         }
+        Action::Reissue => {
+            let from = date("valid_from", &mut e);
+            let until = date("valid_until", &mut e);
+            from.zip(until).map(|(valid_from, valid_until)| Command::Reissue {
+                valid_from,
+                valid_until,
+                reason: text("reason"),
+            })
+        }
     };
     match command {
         Some(c) if e.is_empty() => Ok(c),
@@ -683,7 +701,7 @@ fn available(record: &ApplicationRecord, staff: &CurrentStaff) -> (Vec<Action>, 
             }
         }
         CaseState::Approved => actions.push(Action::Authorise),
-        CaseState::Authorised => actions.push(Action::Revoke),
+        CaseState::Authorised => actions.extend([Action::Reissue, Action::Revoke]),
         CaseState::CrossedBorder => notes.push("case.no_actions.crossed_border"),
         CaseState::InfoRequested => notes.push("case.no_actions.info_requested"),
         CaseState::VettingHold => notes.push("case.no_actions.vetting_hold"),
@@ -764,6 +782,14 @@ fn history_details(lang: Lang, d: &Value) -> Vec<(&'static str, String)> {
     }
     if let Some(flags) = d.get("flags").and_then(Value::as_array).filter(|f| !f.is_empty()) {
         out.push((lang.t("detail.flags"), flags.len().to_string()));
+    }
+    if let Some(v) = s("point") {
+        out.push((lang.t("detail.point"), v.to_owned()));
+    }
+    // The entry authorisation issued (its id; the signed text is not shown) or crossed with.
+    let credential = d.pointer("/credential/id").or_else(|| d.get("credential")).and_then(Value::as_str);
+    if let Some(id) = credential {
+        out.push((lang.t("detail.credential"), id.to_owned()));
     }
     out
 }
@@ -1043,6 +1069,7 @@ action_handler!(reject, Action::Reject, "`POST /staff/cases/{id}/reject`.");
 action_handler!(return_to_review, Action::Return, "`POST /staff/cases/{id}/return`.");
 action_handler!(authorise, Action::Authorise, "`POST /staff/cases/{id}/authorise`.");
 action_handler!(revoke, Action::Revoke, "`POST /staff/cases/{id}/revoke`.");
+action_handler!(reissue, Action::Reissue, "`POST /staff/cases/{id}/reissue`.");
 
 #[cfg(test)]
 mod tests {

@@ -93,6 +93,27 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     );
     assert_eq!(rev.seq, 0);
 
+    // Lost: a mission head reissues it. The old one goes on the list; the new one is valid.
+    let head = app.signed_in("head.gb").await;
+    let today = app.state.clock.now().date_naive();
+    let body =
+        json!({"valid_from": today, "valid_until": today + chrono::Duration::days(40), "reason": "Phone stolen."});
+    let (st, v) =
+        post(&app.signed_in("officer.gb").await, format!("{}/api/v1/cases/{id}/reissue", app.base), body.clone()).await;
+    assert_eq!(st, 403, "officers do not revoke: {v}");
+    let (st, v) = post(&head, format!("{}/api/v1/cases/{id}/reissue", app.base), body).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("authorised")), "{v}");
+    let old = token;
+    let token = applicant_token(&app, &id, &code).await.1["token"].as_str().unwrap().to_owned();
+    assert_ne!(token, old);
+    let (trust, rev) = lists(&app).await;
+    assert_eq!(rev.seq, 1);
+    assert_eq!(Verifier::new(&trust, Some(&rev)).verify(&old, now), Err(legion_credential::Refusal::Revoked));
+    let verified = Verifier::new(&trust, Some(&rev)).verify(&token, now).unwrap();
+    assert_eq!(verified.claims.entry_until, today + chrono::Duration::days(40));
+    let (_, view) = app.applicant_json(&id, &code, "").await;
+    assert_eq!(view["entry_window"]["valid_until"], json!((today + chrono::Duration::days(40)).to_string()));
+
     // At the border: only border officers, a check, then one crossing.
     let border = app.signed_in("border").await;
     let officer = app.signed_in("officer.gb").await;
@@ -117,8 +138,16 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     let (_, view) = app.applicant_json(&id, &code, "").await;
     assert_eq!(view["status"], "crossed_border");
     let credentials = app.state.store.credentials(None).await.unwrap();
-    assert_eq!(credentials.len(), 1);
-    assert_eq!(credentials[0].crossing_point.as_deref(), Some("Medyka–Shehyni"));
+    assert_eq!(credentials.len(), 2, "the reissued one and the one it replaced");
+    let crossed: Vec<_> = credentials.iter().filter(|c| c.crossed_at.is_some()).collect();
+    assert_eq!(crossed.len(), 1);
+    assert_eq!(crossed[0].id, verified.claims.id);
+    assert_eq!(crossed[0].crossing_point.as_deref(), Some("Medyka–Shehyni"));
+    // The case page shows the crossing and the authorisation's id, not its signed text.
+    let page = app.signed_in("officer.gb").await.get(format!("{}/staff/cases/{id}", app.base)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Medyka–Shehyni") && page.contains(&verified.claims.id.to_string()), "{page}");
+    assert!(!page.contains("LG1:"), "the signed text stays off the page");
 
     // A second case, revoked: on the signed list with the next number, refused everywhere.
     let (id2, code2) = authorised_case(&app, "GB", "GB5550002").await;
@@ -130,7 +159,7 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     assert_eq!(st, 200);
     assert_eq!(applicant_token(&app, &id2, &code2).await.0, 404, "no authorisation to print once revoked");
     let (trust, rev) = lists(&app).await;
-    assert_eq!(rev.seq, 1);
+    assert_eq!(rev.seq, 2);
     let id2_credential = legion_credential::decode_unverified(&token2).unwrap().1.id;
     assert!(rev.contains(&id2_credential));
     assert_eq!(Verifier::new(&trust, Some(&rev)).verify(&token2, now), Err(legion_credential::Refusal::Revoked));
@@ -154,7 +183,7 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
             .await
             .unwrap()
             .iter()
-            .all(|c| c.id == credentials[0].id || c.crossed_at.is_none())
+            .all(|c| c.id == verified.claims.id || c.crossed_at.is_none())
     );
 }
 
