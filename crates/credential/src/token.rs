@@ -58,9 +58,9 @@ fn unwrap_text(text: &str) -> Result<Vec<u8>, Refusal> {
 const BASE45_VALUES: [u8; 256] = {
     let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
     let mut table = [0xff_u8; 256];
-    let mut i = 0;
-    while i < alphabet.len() {
-        table[alphabet[i] as usize] = i as u8;
+    let mut i: u8 = 0;
+    while (i as usize) < alphabet.len() {
+        table[alphabet[i as usize] as usize] = i;
         i += 1;
     }
     table
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn inflate_refuses_truncated_trailing_and_bombs() {
         let text = encode(b"hello hello hello hello");
-        let packed = base45_decode(text[PREFIX.len()..].as_bytes()).unwrap();
+        let packed = base45_decode(&text.as_bytes()[PREFIX.len()..]).unwrap();
         assert_eq!(inflate(&packed).unwrap(), b"hello hello hello hello");
         for cut in 0..packed.len() {
             assert!(inflate(&packed[..cut]).is_err(), "cut at {cut}");
