@@ -367,6 +367,11 @@ async fn serve(
     } else if state.store.missions().await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
         tracing::warn!("no missions configured: add one with `legion missions add`, or start with --demo");
     }
+    // Every mission's issuing key exists from the start: the trust list border posts load
+    // before any authorisation is issued already holds them.
+    for m in state.store.missions().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        state.keys.credentials.issuer(m.id.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     legion_web::service::spawn_screening_worker(state.clone());
     legion_web::checkpoints::spawn_checkpointer(state.clone());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -475,6 +480,11 @@ async fn missions(command: MissionsCmd) -> Result<()> {
             store
                 .put_mission(&m, &cli_audit(&SystemClock, "mission.put", format!("mission:{id}")))
                 .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // Its issuing key now, so that the next trust list border posts load has it.
+            legion_web::credentials::CredentialKeys::open(&db.key_dir())
+                .with_context(|| format!("cannot open the credential keys in {}", db.key_dir().display()))?
+                .issuer(id.as_str())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("mission {id} saved");
             Ok(())

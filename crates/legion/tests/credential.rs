@@ -224,6 +224,14 @@ fn demo_authorisations_list_print_export_verify_and_rotate() {
 
     run_ok(dir.path(), &["keys", "trust-list", "--out", "trust.json"]);
     run_ok(dir.path(), &["keys", "revocations", "--out", "revocations.json"]);
+    // Every mission has its key from the start, issued from or not.
+    let trusted: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("trust.json")).unwrap()).unwrap();
+    let missions = run_ok(dir.path(), &["missions", "list"]);
+    for line in missions.lines().filter(|l| !l.trim().is_empty()) {
+        let mission = line.split_whitespace().next().unwrap();
+        assert!(trusted["keys"].as_array().unwrap().iter().any(|k| k["iss"] == mission), "{mission} in {trusted}");
+    }
     // Now, with the revocation list: the verdict the list gives (the demo's entry windows
     // may lie ahead).
     let (code, out, err) = run(

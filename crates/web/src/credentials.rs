@@ -3,8 +3,8 @@
 //!
 //! Keys live in the key directory (every server sharing a database shares it, as it shares
 //! the KEK): `credentials/root.key` signs the trust and revocation lists and nothing else;
-//! `credentials/<mission>.<version>.key` is a mission's issuing key, created the first time
-//! the mission issues one. A new version (`legion keys rotate-issuer`) signs from then on;
+//! `credentials/<mission>.<version>.key` is a mission's issuing key, created when the
+//! mission is added or the server starts (or, failing that, at its first issue). A new version (`legion keys rotate-issuer`) signs from then on;
 //! older ones stay in the trust list until the last authorisation they signed expires.
 
 use std::collections::BTreeMap;

@@ -40,6 +40,8 @@ pub async fn put_mission(
     let audit = staff.audit(&state, "mission.put", format!("mission:{}", m.id), "ok");
     state.store.put_mission(&m, &audit).await?;
     state.forget_missions();
+    // Its issuing key now, so that the next trust list border posts load has it.
+    state.keys.credentials.issuer(m.id.as_str())?;
     Ok(Json(m))
 }
 

@@ -168,6 +168,13 @@ async fn issued_verified_crossed_once_and_revocation_refuses(backend: Backend) {
     let (st, v) = post(&border, url("crossings"), json!({"token": token2, "crossing_point": "Medyka"})).await;
     assert_eq!((st, v["code"].as_str()), (422, Some("revoked")));
 
+    // A new mission's key is in the trust list as soon as the mission exists.
+    let admin = app.signed_in("admin").await;
+    let mission = json!({"id": "fr-paris", "name": "Embassy of Ukraine in France", "country": "FR", "covers": ["FR"], "regional": false});
+    assert_eq!(post(&admin, format!("{}/api/v1/missions", app.base), mission).await.0, 200);
+    let (trust, _) = lists(&app).await;
+    assert!(trust.keys.iter().any(|k| k.issuer == "fr-paris"), "{trust:?}");
+
     // One changed character: refused, nothing recorded.
     let mut chars: Vec<char> = token2.chars().collect();
     let at = chars.len() / 2;
