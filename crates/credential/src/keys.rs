@@ -18,6 +18,7 @@ pub fn kid_of(public: &VerifyingKey) -> Kid {
 }
 
 /// A mission's issuing key. The seed zeroizes on drop; `Debug` shows only the key id.
+#[derive(Clone)]
 pub struct IssuerKey {
     issuer: String,
     pub(crate) key: SigningKey,

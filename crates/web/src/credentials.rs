@@ -71,6 +71,9 @@ pub struct CredentialKeys {
     dir: Option<PathBuf>,
     /// Keys of the in-memory form (tests): mission → seeds, oldest first.
     memory: Mutex<BTreeMap<String, Vec<[u8; 32]>>>,
+    /// The key files last read, by name: read again only when the directory's listing
+    /// changes (a key added here or by another process), not on every border check.
+    read: Mutex<Vec<(String, IssuerVersion)>>,
 }
 
 impl std::fmt::Debug for CredentialKeys {
@@ -80,7 +83,7 @@ impl std::fmt::Debug for CredentialKeys {
 }
 
 /// One version of a mission's issuing key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IssuerVersion {
     /// The mission.
     pub mission: String,
@@ -102,12 +105,17 @@ impl CredentialKeys {
         fs::create_dir_all(&dir)?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         let root = RootKey::from_seed(&key_file(&dir.join("root.key"))?);
-        Ok(CredentialKeys { root, dir: Some(dir), memory: Mutex::new(BTreeMap::new()) })
+        Ok(CredentialKeys { root, dir: Some(dir), memory: Mutex::new(BTreeMap::new()), read: Mutex::new(Vec::new()) })
     }
 
     /// Keys held in memory only, from a root seed (tests).
     pub fn in_memory(root_seed: [u8; 32]) -> Self {
-        CredentialKeys { root: RootKey::from_seed(&root_seed), dir: None, memory: Mutex::new(BTreeMap::new()) }
+        CredentialKeys {
+            root: RootKey::from_seed(&root_seed),
+            dir: None,
+            memory: Mutex::new(BTreeMap::new()),
+            read: Mutex::new(Vec::new()),
+        }
     }
 
     /// The root key.
@@ -130,14 +138,25 @@ impl CredentialKeys {
                 })
                 .collect());
         };
-        let mut out = Vec::new();
+        let mut names = Vec::new();
         for entry in fs::read_dir(dir).map_err(|e| io_error(&e))? {
-            let entry = entry.map_err(|e| io_error(&e))?;
-            let name = entry.file_name();
-            let Some((mission, version)) = name.to_str().and_then(parse_key_name) else { continue };
-            let seed = key_file(&entry.path()).map_err(|e| io_error(&e))?;
-            out.push(IssuerVersion { key: IssuerKey::from_seed(&mission, &seed), mission, version });
+            let name = entry.map_err(|e| io_error(&e))?.file_name();
+            if let Some(name) = name.to_str().filter(|n| parse_key_name(n).is_some()) {
+                names.push(name.to_owned());
+            }
         }
+        names.sort_unstable();
+        let mut read = self.read.lock().expect("not poisoned");
+        if !read.iter().map(|(n, _)| n).eq(names.iter()) {
+            let mut fresh = Vec::with_capacity(names.len());
+            for name in names {
+                let (mission, version) = parse_key_name(&name).expect("filtered above");
+                let seed = key_file(&dir.join(&name)).map_err(|e| io_error(&e))?;
+                fresh.push((name, IssuerVersion { key: IssuerKey::from_seed(&mission, &seed), mission, version }));
+            }
+            *read = fresh;
+        }
+        let mut out: Vec<IssuerVersion> = read.iter().map(|(_, k)| k.clone()).collect();
         out.sort_by(|a, b| (&a.mission, a.version).cmp(&(&b.mission, b.version)));
         Ok(out)
     }
@@ -294,6 +313,10 @@ mod tests {
         assert_eq!(keys.all().unwrap().len(), 2);
         let again = CredentialKeys::open(dir.path()).unwrap();
         assert_eq!(again.root().public_key(), keys.root().public_key());
+        // A key another process adds is seen here, though files are read only on a change.
+        let third = again.rotate("pl-warsaw").unwrap();
+        assert_eq!(keys.issuer("pl-warsaw").unwrap().kid(), third.key.kid());
+        assert_eq!(keys.all().unwrap().len(), 3);
         let mode = fs::metadata(dir.path().join("credentials/pl-warsaw.1.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

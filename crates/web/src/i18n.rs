@@ -689,11 +689,6 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("home.title", "Staff workspace", "Робочий простір персоналу"),
     ("home.role", "Your role: {}.", "Ваша роль: {}."),
     (
-        "home.role.border_officer",
-        "Border officers verify entry authorisations at the border post with the offline verification page and record crossings. Case files are not open to this role.",
-        "Прикордонники перевіряють дозволи на в’їзд на пункті пропуску за допомогою сторінки офлайн-перевірки та фіксують перетин кордону. Справи заявників для цієї ролі закриті.",
-    ),
-    (
         "home.role.reception_officer",
         "Reception officers record arrivals, contracts and assignments. Those tools are not in this workspace yet.",
         "Офіцери прийому фіксують прибуття, контракти та призначення. Ці інструменти ще не додано до робочого простору.",

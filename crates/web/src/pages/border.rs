@@ -67,6 +67,24 @@ fn refused(ctx: &Ctx, r: &legion_credential::Refusal) -> Verdict {
     }
 }
 
+/// The authorisation was used before: when and where. A warning on a check, an error when
+/// a second crossing is attempted.
+fn used(
+    ctx: &Ctx,
+    class: &'static str,
+    v: &legion_credential::Verified,
+    at: chrono::DateTime<chrono::Utc>,
+    point: &str,
+) -> Verdict {
+    Verdict {
+        class,
+        code: "already_used".into(),
+        headline: ctx.lang.t("border.used"),
+        reason: ctx.lang.tf("border.used.text", &[point, &at.format("%Y-%m-%d %H:%M UTC").to_string()]),
+        holder: Some(holder(v)),
+    }
+}
+
 /// `GET /staff/border`.
 pub(crate) async fn form(ctx: Ctx, staff: CurrentStaff) -> Response {
     page(&ctx, &staff, None, String::new(), String::new())
@@ -87,13 +105,7 @@ pub(crate) async fn check(
     };
     let verdict = match (&check.verdict, check.crossed) {
         (Err(r), _) => refused(&ctx, r),
-        (Ok(v), Some((at, where_))) => Verdict {
-            class: "alert-warning",
-            code: "already_used".into(),
-            headline: ctx.lang.t("border.used"),
-            reason: ctx.lang.tf("border.used.text", &[&where_, &at.format("%Y-%m-%d %H:%M UTC").to_string()]),
-            holder: Some(holder(v)),
-        },
+        (Ok(v), Some((at, first))) => used(&ctx, "alert-warning", v, at, &first),
         (Ok(v), None) => Verdict {
             class: "alert-success",
             code: "valid".into(),
@@ -127,13 +139,7 @@ pub(crate) async fn crossing(
     let verdict = match service::record_crossing(&state, &staff, &token, &point).await {
         Err(e) => return super::error_page(&ctx, Some(&staff), &e),
         Ok(Crossing::Refused(r)) => refused(&ctx, &r),
-        Ok(Crossing::AlreadyUsed { verified, at, point: first }) => Verdict {
-            class: "alert-error",
-            code: "already_used".into(),
-            headline: ctx.lang.t("border.used"),
-            reason: ctx.lang.tf("border.used.text", &[&first, &at.format("%Y-%m-%d %H:%M UTC").to_string()]),
-            holder: Some(holder(&verified)),
-        },
+        Ok(Crossing::AlreadyUsed { verified, at, point: first }) => used(&ctx, "alert-error", &verified, at, &first),
         Ok(Crossing::Recorded { verified, at }) => Verdict {
             class: "alert-success",
             code: "recorded".into(),

@@ -143,9 +143,7 @@ pub(crate) async fn home(ctx: Ctx, staff: CurrentStaff) -> Response {
         role => {
             let key = format!("home.role.{}", role.as_str());
             let text = match role {
-                Role::BorderOfficer | Role::ReceptionOfficer | Role::RecordsOfficer | Role::Auditor | Role::Admin => {
-                    lang.t(&key)
-                }
+                Role::ReceptionOfficer | Role::RecordsOfficer | Role::Auditor | Role::Admin => lang.t(&key),
                 _ => lang.t("home.role.other"),
             };
             let role_line = lang.tf("home.role", &[lang.t(&format!("role.{}", role.as_str()))]);
