@@ -19,7 +19,7 @@ use chrono::{Datelike, NaiveDate};
 use legion_screening::index::{CANDIDATES, Index};
 use legion_screening::score::{Prepared, THRESHOLD, compare};
 use legion_screening::variants::Variants;
-use legion_screening::{Entry, PartialDate, Schema, Subject};
+use legion_screening::{Entries, Entry, PartialDate, Schema, Subject};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -833,10 +833,14 @@ fn one_size(
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x0001);
     let people: Vec<Person> = (0..size).map(|_| draw_person(corpus, &mut rng, 0.3, 0.2)).collect();
     let before_entries = rss_kib();
-    let entries: Vec<Entry> =
-        people.iter().enumerate().map(|(i, p)| entry(corpus, p, format!("W{i:07}"), &mut rng)).collect();
+    let mut names = 0;
+    let entries: Entries = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| entry(corpus, p, format!("W{i:07}"), &mut rng))
+        .inspect(|e| names += e.subject.names.len())
+        .collect();
     let generate = started.elapsed();
-    let names = entries.iter().map(|e| e.subject.names.len()).sum();
     let before_index = rss_kib();
     let peak_known = reset_peak();
     eprintln!("watchlist of {size}: building the index");
@@ -970,7 +974,7 @@ fn positive(corpus: &Corpus, people: &[Person], index: &Index, drift: Drift, rng
     for _ in 0..10_000 {
         let position = rng.gen_range(0..people.len());
         let p = &people[position];
-        let listed = &index.entry(position).subject.names;
+        let listed = index.entry(position).subject.names;
         let mut name = None;
         for _ in 0..5 {
             match drift.apply(corpus, p, rng) {

@@ -9,7 +9,7 @@ use legion_domain::CountryCode;
 use legion_screening::index::Index;
 use legion_screening::score::{Prepared, THRESHOLD, compare};
 use legion_screening::variants::Variants;
-use legion_screening::{Entry, PartialDate, Schema, Subject, import};
+use legion_screening::{Entries, PartialDate, Schema, Subject, import};
 
 /// Screening from the command line.
 #[derive(Debug, Subcommand)]
@@ -181,9 +181,11 @@ fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads the watchlists, reporting each file's counts and what was skipped.
-fn load_watchlists(files: &[PathBuf]) -> Result<Vec<(String, Entry)>> {
-    let mut entries = Vec::new();
+/// Reads the watchlists, reporting each file's counts and what was skipped: every entry, and
+/// each file's name with the number of entries read up to its end.
+fn load_watchlists(files: &[PathBuf]) -> Result<(Entries, Vec<(String, usize)>)> {
+    let mut entries = Entries::new();
+    let mut ends = Vec::new();
     for path in files {
         let size = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -192,9 +194,10 @@ fn load_watchlists(files: &[PathBuf]) -> Result<Vec<(String, Entry)>> {
             .with_context(|| format!("{} cannot be read as a watchlist", path.display()))?;
         bar.finish_and_clear();
         eprintln!("{name}: {}", imported.summary());
-        entries.extend(imported.entries.into_iter().map(|e| (name.clone(), e)));
+        entries.extend(imported.entries.iter());
+        ends.push((name, entries.len()));
     }
-    Ok(entries)
+    Ok((entries, ends))
 }
 
 fn batch(
@@ -227,11 +230,11 @@ fn batch(
             },
         ));
     }
-    let listed = load_watchlists(watchlists)?;
-    let lists: Vec<String> = listed.iter().map(|(l, _)| l.clone()).collect();
+    let (listed, lists) = load_watchlists(watchlists)?;
+    let list_of = |position: usize| lists.iter().find(|(_, end)| position < *end).map_or("", |(name, _)| name.as_str());
     let n = listed.len() as u64;
     let bar = progress_bar(n, "indexing");
-    let index = Index::build_with_variants(listed.into_iter().map(|(_, e)| e).collect(), known, |done| {
+    let index = Index::build_with_variants(listed, known, |done| {
         bar.set_position(done as u64);
     });
     bar.finish_and_clear();
@@ -243,7 +246,7 @@ fn batch(
             .into_iter()
             .map(|h| {
                 serde_json::json!({
-                    "list": lists[h.position],
+                    "list": list_of(h.position),
                     "entry_id": h.entry_id,
                     "score": (f64::from(h.comparison.score) * 1000.0).round() / 1000.0,
                     "match": h.comparison.matched,

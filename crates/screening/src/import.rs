@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,7 +24,7 @@ use quick_xml::events::Event;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Entry, PartialDate, Schema, Subject};
+use crate::{Entries, Entry, PartialDate, Schema, Subject};
 
 /// Bytes between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 20;
@@ -185,8 +185,8 @@ pub struct Skipped {
 pub struct Imported {
     /// The format read.
     pub format: Format,
-    /// The entries, in the order of the list.
-    pub entries: Vec<Entry>,
+    /// The entries, in the order of the list, packed.
+    pub entries: Entries,
     /// Records not imported, and why.
     pub skipped: Vec<Skipped>,
     /// Values left out of imported entries, and why.
@@ -200,7 +200,7 @@ impl Imported {
     fn new(format: Format) -> Self {
         Imported {
             format,
-            entries: Vec::new(),
+            entries: Entries::new(),
             skipped: Vec::new(),
             dropped: Vec::new(),
             other_records: BTreeMap::new(),
@@ -290,14 +290,23 @@ pub fn read_named(path: &Path, mut input: impl Read, progress: &mut dyn FnMut(u6
 /// Collects entries and problems, and reports progress.
 struct Collector<'p> {
     out: Imported,
-    ids: HashSet<String>,
+    /// The ids taken, as positions in `out.entries`, found by the id's hash: no copy of
+    /// any id.
+    ids: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     progress: &'p mut dyn FnMut(u64),
     reported: u64,
 }
 
 impl<'p> Collector<'p> {
     fn new(format: Format, progress: &'p mut dyn FnMut(u64)) -> Self {
-        Collector { out: Imported::new(format), ids: HashSet::new(), progress, reported: 0 }
+        Collector {
+            out: Imported::new(format),
+            ids: hashbrown::HashTable::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            progress,
+            reported: 0,
+        }
     }
 
     fn tick(&mut self, consumed: u64) {
@@ -360,7 +369,7 @@ impl<'p> Collector<'p> {
             Some((Reason::NoId, ""))
         } else if subject.names.is_empty() {
             Some((Reason::NoName, id))
-        } else if !self.ids.insert(id.to_owned()) {
+        } else if self.id_taken(id) {
             Some((Reason::DuplicateId, id))
         } else {
             None
@@ -371,7 +380,14 @@ impl<'p> Collector<'p> {
         }
         dedup(&mut subject.birth_dates);
         dedup(&mut subject.nationalities);
-        self.out.entries.push(Entry { id: id.to_owned(), subject });
+        let position = u32::try_from(self.out.entries.len()).expect("fewer than 2^32 entries in a list");
+        self.out.entries.push(&Entry { id: id.to_owned(), subject });
+        let (entries, hasher) = (&self.out.entries, &self.hasher);
+        self.ids.insert_unique(hasher.hash_one(id), position, |&p| hasher.hash_one(entries.id(p as usize)));
+    }
+
+    fn id_taken(&self, id: &str) -> bool {
+        self.ids.find(self.hasher.hash_one(id), |&p| self.out.entries.id(p as usize) == id).is_some()
     }
 }
 

@@ -5,10 +5,11 @@
 //! Each name token contributes its phonetic key and the key with any one letter left out
 //! (one key space, so a typo, a missing or an extra letter on either side still meets its
 //! partner), its consonants, its first letter beside every other token, itself beside each
-//! year of birth, and the groups of known spellings it belongs to. Postings
-//! are kept as one sorted array of 64-bit words, a 32-bit key hash above a 32-bit entry
-//! number: 8 bytes per posting, with no per-key allocation, found through a table of hash
-//! prefixes. Two keys whose hashes collide only add a candidate to score.
+//! year of birth, and the groups of known spellings it belongs to. Postings are sorted by a
+//! 32-bit key hash and kept in two arrays, the entry number and the hash's low 16 bits: 6
+//! bytes per posting, with no per-key allocation, found through a table of where each value
+//! of the hash's top bits starts (those bits need not be stored again). Two keys whose hashes
+//! collide only add a candidate to score.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use crate::names::{Role, forms};
 use crate::score::{Comparison, Prepared, compare};
 use crate::variants::Variants;
-use crate::{Entry, Subject};
+use crate::{Entries, Entry, Subject};
 
 /// How many of the highest-ranked candidates are scored in full.
 pub const CANDIDATES: usize = 48;
@@ -38,13 +39,17 @@ pub struct Hit {
 
 /// An immutable index over entries.
 pub struct Index {
-    entries: Vec<Entry>,
-    /// `key hash << 32 | entry`, sorted.
-    postings: Vec<u64>,
+    entries: Entries,
+    /// Postings in the order of their key hash: the entry number, with [`DELETED`] set for
+    /// a key with a letter left out.
+    ids: Vec<u32>,
+    /// The low 16 bits of each posting's key hash, beside `ids`.
+    low: Vec<u16>,
     /// Known spellings that entries and queries are keyed and compared by.
     variants: Option<Arc<Variants>>,
     /// For each value of the top `directory_bits` of a key hash, where its postings start
-    /// (one more value at the end: the length).
+    /// (one more value at the end: the length). With at least 16 bits, these and `low`
+    /// together hold the whole hash.
     directory: Vec<u32>,
     directory_bits: u32,
 }
@@ -227,6 +232,14 @@ struct Tally {
 /// binary search's twenty-odd. At most this many bits (a 4 MiB table).
 const MAX_DIRECTORY_BITS: u32 = 20;
 
+/// At least this many bits (a 256 KiB table), so that the top bits and the stored low 16
+/// make the whole hash.
+const MIN_DIRECTORY_BITS: u32 = 16;
+
+/// Postings moved at a time from the build's 64-bit words into the two arrays kept, the
+/// words' buffer shrinking behind them so the two forms are never held whole together.
+const CONVERT_CHUNK: usize = 1 << 20;
+
 thread_local! {
     /// Per-thread scratch for ranking: score and the last query token counted, per entry.
     static SCRATCH: RefCell<(Vec<Tally>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -234,17 +247,20 @@ thread_local! {
 
 impl Index {
     /// Builds the index. `progress` is called with the number of entries keyed so far.
-    pub fn build(entries: Vec<Entry>, progress: impl FnMut(usize)) -> Self {
+    pub fn build(entries: impl Into<Entries>, progress: impl FnMut(usize)) -> Self {
         Self::build_with_variants(entries, None, progress)
     }
 
     /// Builds the index with a dictionary of known spellings: a name token also meets its
     /// other spellings in any script, and scores as one of them.
     pub fn build_with_variants(
-        entries: Vec<Entry>,
+        entries: impl Into<Entries>,
         variants: Option<Arc<Variants>>,
         mut progress: impl FnMut(usize),
     ) -> Self {
+        let mut entries: Entries = entries.into();
+        entries.shrink_to_fit();
+        // `key hash << 32 | entry`, sorted; kept in a more compact form below.
         let mut postings: Vec<u64> = Vec::with_capacity(entries.len() * 32);
         for (i, e) in entries.iter().enumerate() {
             let id = u64::from(u32::try_from(i).ok().filter(|&i| i & DELETED == 0).expect("fewer than 2^31 entries"));
@@ -270,7 +286,8 @@ impl Index {
         progress(entries.len());
         postings.sort_unstable();
         postings.shrink_to_fit();
-        let directory_bits = (postings.len() / 16).checked_ilog2().unwrap_or(0).min(MAX_DIRECTORY_BITS);
+        let directory_bits =
+            (postings.len() / 16).checked_ilog2().unwrap_or(0).clamp(MIN_DIRECTORY_BITS, MAX_DIRECTORY_BITS);
         let mut directory = Vec::with_capacity((1 << directory_bits) + 1);
         let mut at = 0usize;
         for bucket in 0..=(1u64 << directory_bits) {
@@ -279,7 +296,23 @@ impl Index {
             }
             directory.push(u32::try_from(at).expect("fewer than 2^32 postings"));
         }
-        Index { entries, postings, variants, directory, directory_bits }
+        // Zeroed memory is not touched until written: the arrays fill from the end as the
+        // words' buffer shrinks.
+        let mut ids = vec![0u32; postings.len()];
+        let mut low = vec![0u16; postings.len()];
+        while !postings.is_empty() {
+            let from = postings.len().saturating_sub(CONVERT_CHUNK);
+            for (at, &p) in (from..).zip(&postings[from..]) {
+                #[allow(clippy::cast_possible_truncation, reason = "the two halves of a posting are taken apart")]
+                {
+                    ids[at] = p as u32;
+                    low[at] = (p >> 32) as u16;
+                }
+            }
+            postings.truncate(from);
+            postings.shrink_to_fit();
+        }
+        Index { entries, ids, low, variants, directory, directory_bits }
     }
 
     /// Number of entries.
@@ -294,7 +327,15 @@ impl Index {
 
     /// Number of postings (keys times entries), a measure of its size.
     pub fn postings(&self) -> usize {
-        self.postings.len()
+        self.ids.len()
+    }
+
+    /// Bytes the index holds: its entries, postings and directory (not the known spellings).
+    pub fn heap_size(&self) -> usize {
+        self.entries.heap_size()
+            + self.ids.capacity() * std::mem::size_of::<u32>()
+            + self.low.capacity() * std::mem::size_of::<u16>()
+            + self.directory.capacity() * std::mem::size_of::<u32>()
     }
 
     /// The dictionary of known spellings the index was built with.
@@ -302,19 +343,34 @@ impl Index {
         self.variants.as_deref()
     }
 
-    /// The entry at a position.
-    pub fn entry(&self, position: usize) -> &Entry {
-        &self.entries[position]
+    /// The entry at a position, unpacked.
+    ///
+    /// # Panics
+    /// When `position` is not below [`Index::len`].
+    pub fn entry(&self, position: usize) -> Entry {
+        self.entries.get(position)
     }
 
-    fn postings_of(&self, key: u32) -> &[u64] {
-        #[allow(clippy::cast_possible_truncation)]
-        let bucket = (u64::from(key) >> (32 - self.directory_bits)) as usize;
-        let within = &self.postings[self.directory[bucket] as usize..self.directory[bucket + 1] as usize];
-        let key = u64::from(key);
-        let lo = within.partition_point(|p| p >> 32 < key);
-        let hi = lo + within[lo..].partition_point(|p| p >> 32 == key);
-        &within[lo..hi]
+    /// The id of the entry at a position.
+    ///
+    /// # Panics
+    /// When `position` is not below [`Index::len`].
+    pub fn entry_id(&self, position: usize) -> &str {
+        self.entries.id(position)
+    }
+
+    /// The postings of a key hash: entry numbers, [`DELETED`] marking a key with a letter
+    /// left out.
+    fn postings_of(&self, key: u32) -> &[u32] {
+        let bucket = (key >> (32 - self.directory_bits)) as usize;
+        let (start, end) = (self.directory[bucket] as usize, self.directory[bucket + 1] as usize);
+        // Within a bucket the top bits are equal, so the low 16 sort as the whole hash does.
+        #[allow(clippy::cast_possible_truncation, reason = "the low 16 bits")]
+        let key = key as u16;
+        let within = &self.low[start..end];
+        let lo = within.partition_point(|&l| l < key);
+        let hi = lo + within[lo..].partition_point(|&l| l == key);
+        &self.ids[start + lo..start + hi]
     }
 
     /// The entries sharing the rarest keys with the query, best first, at most `limit`.
@@ -340,9 +396,7 @@ impl Index {
                 #[allow(clippy::cast_precision_loss)]
                 let idf = (n / ids.len() as f32).ln().max(0.1);
                 let stamp = key.token;
-                for &posting in ids {
-                    #[allow(clippy::cast_possible_truncation)]
-                    let low = posting as u32;
+                for &low in ids {
                     let id = low & !DELETED;
                     let t = &mut tally[id as usize];
                     if t.last == stamp {
@@ -386,9 +440,9 @@ impl Index {
             .candidates(query, CANDIDATES.max(top))
             .into_iter()
             .filter_map(|position| {
-                let entry = &self.entries[position];
+                let entry = self.entries.get(position);
                 let comparison = compare(&prepared, &Prepared::with_variants(&entry.subject, variants));
-                (comparison.score >= min_score).then(|| Hit { position, entry_id: entry.id.clone(), comparison })
+                (comparison.score >= min_score).then_some(Hit { position, entry_id: entry.id, comparison })
             })
             .collect();
         hits.sort_by(|a, b| b.comparison.score.total_cmp(&a.comparison.score).then(a.position.cmp(&b.position)));
@@ -456,7 +510,7 @@ mod tests {
         // "Lavov" lacks a consonant of "Lavrov"; "Kovalenkov" has one more than "Kovalenko".
         for (query_name, id) in [("Sergey Lavov", "lavrov"), ("Kovalenkov Sergey", "kovalenko")] {
             let first = index.candidates(&query(query_name), 1);
-            assert_eq!(first.iter().map(|&p| index.entry(p).id.as_str()).collect::<Vec<_>>(), [id], "{query_name}");
+            assert_eq!(first.iter().map(|&p| index.entry_id(p)).collect::<Vec<_>>(), [id], "{query_name}");
         }
     }
 

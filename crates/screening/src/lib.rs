@@ -7,6 +7,7 @@
 //! JSON lines, the UN consolidated-list XML and CSV ([`import`]) and indexed for 1:N search
 //! ([`index`]). No I/O beyond reading the watchlist files it is given.
 
+pub mod entries;
 pub mod import;
 pub mod index;
 pub mod names;
@@ -21,6 +22,8 @@ pub const MATCHER_REVISION: u32 = 3;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use entries::Entries;
 
 /// What kind of party a record names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

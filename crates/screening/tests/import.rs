@@ -53,7 +53,7 @@ fn shared_data(name: &str) -> Option<PathBuf> {
     }
 }
 
-fn entry<'a>(imported: &'a Imported, id: &str) -> &'a Entry {
+fn entry(imported: &Imported, id: &str) -> Entry {
     imported.entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("no entry {id}"))
 }
 
@@ -85,9 +85,9 @@ fn schemas(imported: &Imported) -> (usize, usize) {
 /// What every reader promises of what it returns.
 fn check_invariants(imported: &Imported) {
     let mut ids = std::collections::HashSet::new();
-    for e in &imported.entries {
+    for e in imported.entries.iter() {
         assert!(!e.id.is_empty() && e.id.trim() == e.id, "id {:?}", e.id);
-        assert!(ids.insert(&e.id), "duplicate id {:?}", e.id);
+        assert!(ids.insert(e.id.clone()), "duplicate id {:?}", e.id);
         assert!(!e.subject.names.is_empty());
         for (i, n) in e.subject.names.iter().enumerate() {
             assert!(!n.is_empty() && n.split_whitespace().collect::<Vec<_>>().join(" ") == *n, "name {n:?}");
@@ -162,7 +162,7 @@ fn ftm_names_caption_first_then_name_alias_weak_alias_previous_name() {
     let imported = ftm(
         r#"{"id":"e1","caption":"B","schema":"Company","properties":{"name":["A","B"],"alias":[" A ","C  c"],"weakAlias":["D"],"previousName":["E","C c"]}}"#,
     );
-    assert_eq!(imported.entries[0].subject.names, ["B", "A", "C c", "D", "E"]);
+    assert_eq!(imported.entries.get(0).subject.names, ["B", "A", "C c", "D", "E"]);
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn ftm_dates_that_do_not_parse_are_dropped_and_counted() {
     let imported = ftm(
         r#"{"id":"p","schema":"Person","caption":"P","properties":{"birthDate":["1970","1970-05","1970-05-06","circa 1970","1970-02-30","1970-05"],"incorporationDate":["2001"]}}"#,
     );
-    let subject = &imported.entries[0].subject;
+    let subject = imported.entries.get(0).subject;
     assert_eq!(subject.birth_dates, dates(&["1970", "1970-05", "1970-05-06"]));
     assert_eq!(
         problems(&imported.dropped),
@@ -195,8 +195,8 @@ fn ftm_dates_that_do_not_parse_are_dropped_and_counted() {
     let company = ftm(
         r#"{"id":"c","schema":"LegalEntity","caption":"C","properties":{"incorporationDate":["2001-02"],"birthDate":["1990"]}}"#,
     );
-    assert_eq!(company.entries[0].subject.schema, Schema::Entity);
-    assert_eq!(company.entries[0].subject.birth_dates, dates(&["2001-02"]));
+    assert_eq!(company.entries.get(0).subject.schema, Schema::Entity);
+    assert_eq!(company.entries.get(0).subject.birth_dates, dates(&["2001-02"]));
 }
 
 #[test]
@@ -494,7 +494,7 @@ fn un_text_with_references_cdata_and_odd_spacing() {
         "",
     );
     let imported = un(&doc).unwrap();
-    assert_eq!(imported.entries[0].subject.names, ["AT&T AB <C> D E"]);
+    assert_eq!(imported.entries.get(0).subject.names, ["AT&T AB <C> D E"]);
 }
 
 #[test]
@@ -558,8 +558,8 @@ fn csv_rows_with_every_column() {
 fn csv_columns_in_any_order_and_case_only_id_and_name_required() {
     let imported = csv("\u{feff} Name ,Extra,ID\nJane Doe,x,j1\n").unwrap();
     assert_eq!(imported.entries.len(), 1);
-    assert_eq!(imported.entries[0].id, "j1");
-    assert_eq!(imported.entries[0].subject.names, ["Jane Doe"]);
+    assert_eq!(imported.entries.get(0).id, "j1");
+    assert_eq!(imported.entries.get(0).subject.names, ["Jane Doe"]);
 
     let err = csv("id,full_name,aliases\n1,A,\n").unwrap_err();
     assert!(matches!(err, ImportError::MissingColumn("name")), "{err:?}");
@@ -584,7 +584,7 @@ fn csv_every_reason_to_skip_a_row_or_drop_a_value() {
     bytes.extend_from_slice(b"bad,\xff\xfe,,,,\nlast,Last One,,,,\n");
     let imported = read_csv(bytes.as_slice(), &mut no_progress()).unwrap();
     check_invariants(&imported);
-    let ids: Vec<&str> = imported.entries.iter().map(|e| e.id.as_str()).collect();
+    let ids: Vec<String> = imported.entries.iter().map(|e| e.id).collect();
     assert_eq!(ids, ["ok", "multi", "last"]);
     assert_eq!(entry(&imported, "multi").subject.names, ["Two Lines"]);
     assert_eq!(entry(&imported, "ok").subject.nationalities, ["UA"]);
@@ -700,7 +700,7 @@ fn read_path_sniffs_files_without_a_known_extension() {
         let imported = read_path(&path, &mut no_progress()).unwrap();
         assert_eq!(imported.format, format, "{file}");
         assert_eq!(imported.entries.len(), 1, "{file}");
-        assert_eq!(imported.entries[0].subject.names, ["A"], "{file}");
+        assert_eq!(imported.entries.get(0).subject.names, ["A"], "{file}");
     }
     let missing = dir.join("no-such-file.csv");
     let err = read_path(&missing, &mut no_progress()).unwrap_err();
@@ -826,7 +826,7 @@ proptest! {
         let imported = read_csv(bytes.as_slice(), &mut no_progress()).unwrap();
         check_invariants(&imported);
         prop_assert_eq!(imported.entries.len() + imported.skipped.len(), rows.len());
-        for e in &imported.entries {
+        for e in imported.entries.iter() {
             let (_, name, ..) = rows.iter().find(|r| r.0.trim() == e.id).unwrap();
             let cleaned = name.split_whitespace().collect::<Vec<_>>().join(" ");
             if !cleaned.is_empty() {
@@ -882,7 +882,7 @@ proptest! {
         if expected.is_empty() {
             prop_assert_eq!(reasons(&imported.skipped), [Reason::NoName]);
         } else {
-            prop_assert_eq!(&imported.entries[0].subject.names, &expected);
+            prop_assert_eq!(&imported.entries.get(0).subject.names, &expected);
         }
     }
 }

@@ -1052,22 +1052,24 @@ macro_rules! impl_store {
                 sqlx::query_as(sql::SELECT_APPLICATION_BY_ID).bind(id).fetch_one(&mut **tx).await.map_err(store_error)
             }
 
-            /// Every submission of `batch` whose mission has a ring, in a few multi-row
-            /// statements, with their audit events chained in order. Fails as a whole on a taken
-            /// reference or idempotency key. Submissions to unknown missions are `NotFound`.
-            async fn insert_many(
-                tx: &mut sqlx::Transaction<'static, Db>,
+            /// A submission sealed for [`insert_many`]: its details, empty flags and first
+            /// history entry, each under its mission's current key.
+            struct Sealed<'a> {
+                id: String,
+                app: &'a NewApplication,
+                audit: &'a AuditEvent,
+                details: String,
+                flags: String,
+                first: String,
+            }
+
+            /// Seals every submission of `batch` whose mission has a ring (the others are
+            /// `NotFound`): done before the writing transaction begins, so that the write
+            /// lock is not held while the cipher runs.
+            fn seal_batch<'a>(
                 rings: &std::collections::BTreeMap<String, Arc<Ring>>,
-                batch: &[(NewApplication, AuditEvent)],
-            ) -> Result<Vec<Result<()>>> {
-                struct Sealed<'a> {
-                    id: String,
-                    app: &'a NewApplication,
-                    audit: &'a AuditEvent,
-                    details: String,
-                    flags: String,
-                    first: String,
-                }
+                batch: &'a [(NewApplication, AuditEvent)],
+            ) -> Result<(Vec<Result<()>>, Vec<Sealed<'a>>)> {
                 let mut results = Vec::with_capacity(batch.len());
                 let mut sealed = Vec::with_capacity(batch.len());
                 for (app, audit) in batch {
@@ -1091,6 +1093,13 @@ macro_rules! impl_store {
                         audit,
                     });
                 }
+                Ok((results, sealed))
+            }
+
+            /// Sealed submissions ([`seal_batch`]) in a few multi-row statements, with their
+            /// audit events chained in order. Fails as a whole on a taken reference or
+            /// idempotency key.
+            async fn insert_many(tx: &mut sqlx::Transaction<'static, Db>, sealed: &[Sealed<'_>]) -> Result<()> {
                 for chunk in sealed.chunks(sql::ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_APPLICATIONS);
                     q.push_values(chunk, |mut row, s| {
@@ -1146,7 +1155,7 @@ macro_rules! impl_store {
                 let mut last: Option<(i64, Option<String>)> =
                     sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
                 let mut events = Vec::with_capacity(sealed.len());
-                for s in &sealed {
+                for s in sealed {
                     let after = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
                     let next = crate::audit_log::next_event(last.take(), s.audit, None, Some(&after))?;
                     last = Some((next.seq, Some(next.chain.clone())));
@@ -1176,7 +1185,7 @@ macro_rules! impl_store {
                     let written = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
                     assert_eq!(stored, written, "the audited row hash must be the stored row's");
                 }
-                Ok(results)
+                Ok(())
             }
 
             /// One submission's rows (application, first history entry, idempotency key), written
@@ -1801,9 +1810,15 @@ macro_rules! impl_store {
                     // idempotency key (rare) fails the statement; the batch is then written
                     // one submission at a time.
                     if batch.len() > 1 {
+                        let keys_before = rings.clone();
+                        let (mut results, mut sealed) = seal_batch(&rings, batch)?;
                         let mut tx = self.begin_sealing(&mut rings, first.submitted_at).await?;
-                        match insert_many(&mut tx, &rings, batch).await {
-                            Ok(results) => {
+                        // A mission's key changed meanwhile (rare): sealed again under the new one.
+                        if rings.iter().any(|(m, r)| keys_before.get(m).is_none_or(|b| !Arc::ptr_eq(b, r))) {
+                            (results, sealed) = seal_batch(&rings, batch)?;
+                        }
+                        match insert_many(&mut tx, &sealed).await {
+                            Ok(()) => {
                                 tx.commit().await.map_err(store_error)?;
                                 return Ok(results);
                             }

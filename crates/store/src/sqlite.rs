@@ -20,8 +20,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Readers run in parallel with the writer in WAL mode; a few cover a small deployment.
 const READERS: u32 = 4;
-/// Page cache per connection, in KiB (negative, as `PRAGMA cache_size` takes KiB).
+/// Page cache of the writing connection, in KiB (negative, as `PRAGMA cache_size` takes KiB).
 const CACHE_KIB: &str = "-32768";
+/// Page cache of each reading connection, in KiB: reads find what they miss in the
+/// operating system's cache, and four full caches would be most of a small server's memory.
+const READER_CACHE_KIB: &str = "-8192";
 /// Pages of write-ahead log after which a commit copies it into the database file.
 const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
 /// How long a statement waits for another process's lock before giving up.
@@ -65,8 +68,12 @@ impl SqliteStore {
             // insert (the indexes over blind indexes and references are written at random).
             .pragma("cache_size", CACHE_KIB)
             // Copy the log into the database file every ~40 MB rather than every ~4 MB: pages
-            // written by several batches are copied once.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
+            // written by several batches are copied once. (The committing connection does it,
+            // so that it always catches up: a checkpointer beside a busy writer never finds the
+            // log complete, and the log then grows without end.)
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            // A multi-row statement's undo journal stays in memory rather than in a file.
+            .pragma("temp_store", "memory");
         let path = options.get_filename().to_owned();
         // Each in-memory connection would be its own database, so one connection does everything.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -90,7 +97,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(READERS)
                 .after_release(|conn, _| Box::pin(release_if_clean(conn)))
-                .connect_with(options.pragma("query_only", "ON"))
+                .connect_with(options.pragma("query_only", "ON").pragma("cache_size", READER_CACHE_KIB))
                 .await
                 .map_err(|e| open_error(&path, e))?
         };

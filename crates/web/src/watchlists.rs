@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use legion_screening::import::{self, Summary};
 use legion_screening::index::Index;
 use legion_screening::variants::Variants;
-use legion_screening::{Entry, Subject};
+use legion_screening::{Entries, Subject};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -136,7 +136,7 @@ impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
 /// Reads and indexes every file; blocking.
 fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateTime<Utc>) -> Result<Loaded, LoadError> {
     let fingerprint = list_files(dir)?;
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries = Entries::new();
     let mut files = Vec::with_capacity(fingerprint.len());
     let mut digest = Sha256::new();
     digest.update(legion_screening::MATCHER_REVISION.to_le_bytes());
@@ -162,7 +162,7 @@ fn load(dir: &Path, variants: Option<Arc<Variants>>, generation: u64, now: DateT
             dropped: count(&summary.dropped),
             other_records: count(&summary.other_records),
         });
-        entries.extend(imported.entries.into_iter().map(|mut e| {
+        entries.extend(imported.entries.iter().map(|mut e| {
             e.id = format!("{name}:{}", e.id);
             e
         }));
