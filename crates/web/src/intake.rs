@@ -49,7 +49,10 @@ impl Intake {
     ) -> Result<(), StoreError> {
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(write_batches(Arc::clone(store), receiver, self.max_batch));
+            let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+            for _ in 0..writers(store.as_ref()) {
+                tokio::spawn(write_batches(Arc::clone(store), Arc::clone(&receiver), self.max_batch));
+            }
             sender
         });
         let (done, outcome) = oneshot::channel();
@@ -72,11 +75,23 @@ impl Drop for Answered<'_> {
     }
 }
 
-/// The writer's loop: wait for one submission, take every other one already waiting (up to
-/// `max_batch`), store them together, answer each, repeat.
-async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>, max_batch: usize) {
+/// How many batches are written at once. `SQLite` has one writing connection, so one. A
+/// PostgreSQL batch writes its rows concurrently with others and waits only for the audit
+/// log's lock, which the batch before holds until its commit is durable: with two writers,
+/// one batch's rows are written while the other's commit waits for the disk.
+fn writers(store: &dyn Store) -> usize {
+    if store.backend() == "postgres" { 2 } else { 1 }
+}
+
+/// A writer's loop: wait for one submission, take every other one already waiting (up to
+/// `max_batch`), store them together, answer each, repeat. Writers take turns at gathering.
+async fn write_batches(
+    store: Arc<dyn Store>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    max_batch: usize,
+) {
     let mut jobs = Vec::with_capacity(max_batch);
-    while receiver.recv_many(&mut jobs, max_batch).await > 0 {
+    while receiver.lock().await.recv_many(&mut jobs, max_batch).await > 0 {
         // A request whose client went away needs no place in the batch.
         jobs.retain(|j| !j.done.is_closed());
         if jobs.is_empty() {
