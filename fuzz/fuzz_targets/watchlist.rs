@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         assert!(last <= data.len() as u64);
-        for entry in &imported.entries {
+        for entry in imported.entries.iter() {
             assert!(!entry.id.is_empty());
             let names = &entry.subject.names;
             assert!(!names.is_empty());
