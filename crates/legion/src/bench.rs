@@ -132,6 +132,10 @@ pub enum BenchCmd {
         /// Longest time clients run before the kill, in milliseconds.
         #[arg(long, default_value_t = 800)]
         max_delay_ms: u64,
+        /// Verify the audit log (which reads all of it) after every N-th kill, and always
+        /// after the last one and at the end.
+        #[arg(long, default_value_t = 1)]
+        audit_every: u32,
     },
 }
 
@@ -152,8 +156,17 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
         }
         BenchCmd::Screening(args) => crate::bench_screening::run(&args),
         BenchCmd::Credential(args) => crate::bench_credential::run(&args).await,
-        BenchCmd::Crash { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms } => {
-            let args = crate::bench_crash::CrashArgs { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms };
+        BenchCmd::Crash { cycles, db, clients, pg_url, seed, min_delay_ms, max_delay_ms, audit_every } => {
+            let args = crate::bench_crash::CrashArgs {
+                cycles,
+                db,
+                clients,
+                pg_url,
+                seed,
+                min_delay_ms,
+                max_delay_ms,
+                audit_every,
+            };
             crate::bench_crash::run(args).await
         }
     }
