@@ -363,13 +363,14 @@ impl<'p> Collector<'p> {
     /// values dropped from it since `start` ([`Self::record_start`]).
     fn accept(&mut self, start: usize, at: String, id: &str, mut subject: Subject) {
         let id = id.trim();
+        let id_hash = self.hasher.hash_one(id);
         subject.names = subject.names.iter().map(|n| clean(n)).filter(|n| !n.is_empty()).collect();
         dedup(&mut subject.names);
         let problem = if id.is_empty() {
             Some((Reason::NoId, ""))
         } else if subject.names.is_empty() {
             Some((Reason::NoName, id))
-        } else if self.id_taken(id) {
+        } else if self.ids.find(id_hash, |&p| self.out.entries.id(p as usize) == id).is_some() {
             Some((Reason::DuplicateId, id))
         } else {
             None
@@ -383,11 +384,7 @@ impl<'p> Collector<'p> {
         let position = u32::try_from(self.out.entries.len()).expect("fewer than 2^32 entries in a list");
         self.out.entries.push(&Entry { id: id.to_owned(), subject });
         let (entries, hasher) = (&self.out.entries, &self.hasher);
-        self.ids.insert_unique(hasher.hash_one(id), position, |&p| hasher.hash_one(entries.id(p as usize)));
-    }
-
-    fn id_taken(&self, id: &str) -> bool {
-        self.ids.find(self.hasher.hash_one(id), |&p| self.out.entries.id(p as usize) == id).is_some()
+        self.ids.insert_unique(id_hash, position, |&p| hasher.hash_one(entries.id(p as usize)));
     }
 }
 

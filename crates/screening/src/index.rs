@@ -330,14 +330,6 @@ impl Index {
         self.ids.len()
     }
 
-    /// Bytes the index holds: its entries, postings and directory (not the known spellings).
-    pub fn heap_size(&self) -> usize {
-        self.entries.heap_size()
-            + self.ids.capacity() * std::mem::size_of::<u32>()
-            + self.low.capacity() * std::mem::size_of::<u16>()
-            + self.directory.capacity() * std::mem::size_of::<u32>()
-    }
-
     /// The dictionary of known spellings the index was built with.
     pub fn variants(&self) -> Option<&Variants> {
         self.variants.as_deref()
