@@ -156,6 +156,10 @@ const SELECT_APPLICATION_TO_CLAIM: &str = "SELECT id, reference, mission_id, sta
      submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
      FROM applications WHERE id = $1 FOR UPDATE SKIP LOCKED";
 
+/// Ends a claim of several rows ([`SELECT_APPLICATION_TO_CLAIM`] for a list): each is locked
+/// as it is read, or skipped if another transaction holds it.
+const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
 /// Taken before the audit log's last event is read, so that appends stay in order.
 const LOCK_AUDIT: Option<&str> = Some("LOCK TABLE audit_events IN EXCLUSIVE MODE");
 
@@ -166,6 +170,10 @@ type Db = sqlx::Postgres;
 /// concurrent shredding or retirement wait until this write commits (and then see its rows).
 const KEY_LIVE: &str =
     "SELECT version FROM data_keys WHERE mission_id = $1 AND version = $2 AND wrapped IS NOT NULL FOR SHARE";
+
+/// Locks the live keys found by the statement that checks several missions at once, as
+/// [`KEY_LIVE`] does for one.
+const KEYS_LIVE_LOCK: &str = " FOR SHARE";
 
 /// A mission's data keys, locked by the transaction that destroys some of them: a writer that
 /// checks a key afterwards waits, then finds it destroyed and seals under a live one.

@@ -244,6 +244,25 @@ impl CredentialRow {
     }
 }
 
+/// The start of a claim of several cases' rows: `SELECT_APPLICATION_BY_ID` for a list of ids.
+pub(crate) const SELECT_APPLICATIONS_IN: &str = "SELECT id, reference, mission_id, state, version, details, \
+     submitted_at, updated_at, policy_version, recommended_by, recommendation, flags \
+     FROM applications WHERE id IN (";
+
+/// The start of [`UPDATE_FOR_TRANSITION`] for several cases at once, followed by a
+/// `VALUES` list of `(id, state, updated_at, policy_version, recommended_by, recommendation,
+/// sealed flags or NULL, expected version)` and [`UPDATE_TRANSITIONS_END`].
+pub(crate) const UPDATE_TRANSITIONS: &str = "UPDATE applications SET state = v.column2, version = version + 1, \
+     updated_at = v.column3, policy_version = v.column4, recommended_by = v.column5, recommendation = v.column6, \
+     flags = COALESCE(v.column7, applications.flags) FROM (";
+
+pub(crate) const UPDATE_TRANSITIONS_END: &str =
+    ") AS v WHERE applications.id = v.column1 AND applications.version = v.column8 RETURNING applications.id";
+
+/// The last history entry of each of a list of cases (the start; ids and `)` follow).
+pub(crate) const LAST_HISTORY_SEQS: &str =
+    "SELECT application_id, MAX(seq) FROM application_history WHERE application_id IN (";
+
 pub(crate) const APPLICATION_EXISTS: &str = "SELECT COUNT(*) FROM applications WHERE id = $1";
 
 /// The whole row, read inside the writing transaction for the audit event's before/after hashes.
@@ -642,7 +661,7 @@ impl StaffRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 pub(crate) struct ApplicationRow {
     pub id: String,
     reference: String,
@@ -679,6 +698,38 @@ impl ApplicationRow {
             recommendation: None,
             flags: flags.to_owned(),
         }
+    }
+
+    /// The row [`UPDATE_TRANSITIONS`] leaves: this one moved to `to` at `at` (millis) under
+    /// `policy_version`, with the recommendation given and, when `flags` is sealed anew, those.
+    pub(crate) fn transitioned(
+        &self,
+        to: &str,
+        at: i64,
+        policy_version: &str,
+        recommendation: (Option<String>, Option<&str>),
+        flags: Option<&str>,
+    ) -> Self {
+        Self {
+            state: to.to_owned(),
+            version: self.version + 1,
+            updated_at: at,
+            policy_version: policy_version.to_owned(),
+            recommended_by: recommendation.0,
+            recommendation: recommendation.1.map(str::to_owned),
+            flags: flags.map_or_else(|| self.flags.clone(), str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// The row's version.
+    pub(crate) fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Whether the row is at `version` in `state`: what a transition decided on.
+    pub(crate) fn is_at(&self, version: i64, state: &str) -> bool {
+        self.version == version && self.state == state
     }
 
     /// The row's hash for the audit log: every column as stored, ciphertext and all.
@@ -1016,6 +1067,38 @@ macro_rules! impl_store {
                 version_is_live(tx, mission, ring.keyring.current().version().0).await
             }
 
+            /// The missions of `rings` whose current key is no longer live, checked in one
+            /// statement inside the writing transaction (see [`key_is_live`]).
+            async fn stale_keys(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                rings: &std::collections::BTreeMap<String, Arc<Ring>>,
+            ) -> Result<Vec<String>> {
+                let mut stale = Vec::new();
+                let wanted: Vec<(&String, i64)> =
+                    rings.iter().map(|(m, r)| (m, i64::from(r.keyring.current().version().0))).collect();
+                for chunk in wanted.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT mission_id, version FROM data_keys WHERE wrapped IS NOT NULL AND (mission_id, version) IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for (mission, version) in chunk {
+                        list.push("(");
+                        list.push_bind_unseparated((*mission).clone());
+                        list.push_unseparated(", ");
+                        list.push_bind_unseparated(*version);
+                        list.push_unseparated(")");
+                    }
+                    q.push(")");
+                    q.push(KEYS_LIVE_LOCK);
+                    let live: std::collections::HashSet<(String, i64)> =
+                        q.build_query_as().fetch_all(&mut **tx).await.map_err(store_error)?.into_iter().collect();
+                    stale.extend(
+                        chunk.iter().filter(|(m, v)| !live.contains(&((*m).clone(), *v))).map(|(m, _)| (*m).clone()),
+                    );
+                }
+                Ok(stale)
+            }
+
             async fn version_is_live(tx: &mut sqlx::Transaction<'static, Db>, mission: &str, version: u32) -> Result<bool> {
                 let live: Option<i64> = sqlx::query_scalar(KEY_LIVE)
                     .bind(mission)
@@ -1096,6 +1179,42 @@ macro_rules! impl_store {
                 Ok((results, sealed))
             }
 
+            /// Audit events appended in order, chained, in a few multi-row statements.
+            async fn append_many(tx: &mut sqlx::Transaction<'static, Db>, events: &[(&AuditEvent, sql::RowHashes)]) -> Result<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                if let Some(lock) = LOCK_AUDIT {
+                    sqlx::query(lock).execute(&mut **tx).await.map_err(store_error)?;
+                }
+                let mut last: Option<(i64, Option<String>)> =
+                    sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
+                let mut chained = Vec::with_capacity(events.len());
+                for (e, hashes) in events {
+                    let next = crate::audit_log::next_event(last.take(), e, hashes.before.as_deref(), hashes.after.as_deref())?;
+                    last = Some((next.seq, Some(next.chain.clone())));
+                    chained.push((e, hashes, next));
+                }
+                for chunk in chained.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_AUDITS);
+                    q.push_values(chunk, |mut row, (e, hashes, next)| {
+                        row.push_bind(next.seq)
+                            .push_bind(sql::millis(e.at))
+                            .push_bind(e.actor.clone())
+                            .push_bind(e.role.clone())
+                            .push_bind(e.mission.clone())
+                            .push_bind(e.action.clone())
+                            .push_bind(e.object.clone())
+                            .push_bind(e.outcome.clone())
+                            .push_bind(hashes.before.clone())
+                            .push_bind(hashes.after.clone())
+                            .push_bind(next.chain.clone());
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                }
+                Ok(())
+            }
+
             /// Sealed submissions ([`seal_batch`]) in a few multi-row statements, with their
             /// audit events chained in order. Fails as a whole on a taken reference or
             /// idempotency key.
@@ -1149,35 +1268,14 @@ macro_rules! impl_store {
                     });
                     q.build().execute(&mut **tx).await.map_err(store_error)?;
                 }
-                if let Some(lock) = LOCK_AUDIT {
-                    sqlx::query(lock).execute(&mut **tx).await.map_err(store_error)?;
-                }
-                let mut last: Option<(i64, Option<String>)> =
-                    sqlx::query_as(sql::LAST_AUDIT).fetch_optional(&mut **tx).await.map_err(store_error)?;
-                let mut events = Vec::with_capacity(sealed.len());
-                for s in sealed {
-                    let after = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
-                    let next = crate::audit_log::next_event(last.take(), s.audit, None, Some(&after))?;
-                    last = Some((next.seq, Some(next.chain.clone())));
-                    events.push((s.audit, after, next));
-                }
-                for chunk in events.chunks(sql::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_AUDITS);
-                    q.push_values(chunk, |mut row, (e, after, next)| {
-                        row.push_bind(next.seq)
-                            .push_bind(sql::millis(e.at))
-                            .push_bind(e.actor.clone())
-                            .push_bind(e.role.clone())
-                            .push_bind(e.mission.clone())
-                            .push_bind(e.action.clone())
-                            .push_bind(e.object.clone())
-                            .push_bind(e.outcome.clone())
-                            .push_bind(None::<String>)
-                            .push_bind(after.clone())
-                            .push_bind(next.chain.clone());
-                    });
-                    q.build().execute(&mut **tx).await.map_err(store_error)?;
-                }
+                let events: Vec<(&AuditEvent, sql::RowHashes)> = sealed
+                    .iter()
+                    .map(|s| {
+                        let after = sql::ApplicationRow::submitted(&s.id, s.app, &s.details, &s.flags).hash();
+                        (s.audit, sql::RowHashes { before: None, after: Some(after) })
+                    })
+                    .collect();
+                append_many(tx, &events).await?;
                 // Development builds check that the audited hash is the row as stored.
                 #[cfg(debug_assertions)]
                 if let Some(s) = sealed.first() {
@@ -1351,6 +1449,168 @@ macro_rules! impl_store {
                 Ok(version)
             }
 
+            /// Whether a write changes only its case's row, history and the log (no
+            /// authorisation issued or revoked, no crossing): what [`claim_many`] writes.
+            fn is_plain(write: &TransitionWrite<'_>) -> bool {
+                write.credential.is_none()
+                    && !matches!(write.transition.to, legion_domain::State::Revoked | legion_domain::State::CrossedBorder)
+            }
+
+            /// The keys a batch's write seals under: `NotFound` when its case was not found,
+            /// `Shredded` when its mission's keys are destroyed.
+            fn ring_of<'r>(
+                rings: &'r std::collections::BTreeMap<String, Arc<Ring>>,
+                mission: Option<&String>,
+            ) -> Result<&'r Arc<Ring>> {
+                rings.get(mission.ok_or(StoreError::NotFound)?).ok_or(StoreError::Shredded)
+            }
+
+            /// One write of [`claim_many`] that goes ahead: its row as read and as it will be.
+            struct Change<'w> {
+                id: &'w str,
+                write: &'w TransitionWrite<'w>,
+                audit: &'w AuditEvent,
+                ring: &'w Ring,
+                flags: Option<String>,
+                before: &'w sql::ApplicationRow,
+                after: sql::ApplicationRow,
+            }
+
+            /// Background work's plain transitions ([`is_plain`], each case once) in a few
+            /// multi-row statements rather than several statements per case: the rows claimed
+            /// (skipping any another transaction holds), checked, updated, their history and
+            /// audit events appended. Answers as [`transition_one`] would for each.
+            async fn claim_many(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                rings: &std::collections::BTreeMap<String, Arc<Ring>>,
+                missions: &[Option<String>],
+                batch: &[(TransitionWrite<'_>, AuditEvent)],
+            ) -> Result<Vec<Result<i64>>> {
+                let ids: Vec<String> = batch.iter().map(|(w, _)| w.id.to_string()).collect();
+                let mut before: std::collections::HashMap<String, sql::ApplicationRow> =
+                    std::collections::HashMap::with_capacity(batch.len());
+                for chunk in ids.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::SELECT_APPLICATIONS_IN);
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    q.push(CLAIM_LOCK);
+                    let rows: Vec<sql::ApplicationRow> = q.build_query_as().fetch_all(&mut **tx).await.map_err(store_error)?;
+                    before.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+                }
+                // Not read: held by another transaction, or gone.
+                let mut exists = std::collections::HashSet::new();
+                let unread: Vec<&String> = ids.iter().filter(|id| !before.contains_key(*id)).collect();
+                for chunk in unread.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM applications WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind((*id).clone());
+                    }
+                    q.push(")");
+                    let found: Vec<String> = q.build_query_scalar().fetch_all(&mut **tx).await.map_err(store_error)?;
+                    exists.extend(found);
+                }
+                let mut results = Vec::with_capacity(batch.len());
+                let mut changes = Vec::with_capacity(batch.len());
+                for (((write, audit), mission), id) in batch.iter().zip(missions).zip(&ids) {
+                    let ring = match ring_of(rings, mission.as_ref()) {
+                        Ok(ring) => ring,
+                        Err(e) => {
+                            results.push(Err(e));
+                            continue;
+                        }
+                    };
+                    let t = write.transition;
+                    let Some(row) = before.get(id) else {
+                        results.push(Err(if exists.contains(id) { StoreError::Conflict } else { StoreError::NotFound }));
+                        continue;
+                    };
+                    if !row.is_at(write.expected_version, t.from.as_str()) {
+                        results.push(Err(StoreError::Conflict));
+                        continue;
+                    }
+                    let flags = write.flags.map(|f| crypto::seal_json(ring, crypto::FLAGS, id, f)).transpose()?;
+                    let after = row.transitioned(
+                        t.to.as_str(),
+                        sql::millis(write.at),
+                        &t.policy_version,
+                        (t.recommendation.map(|(by, _)| by.to_string()), t.recommendation.map(|(_, r)| r.as_str())),
+                        flags.as_deref(),
+                    );
+                    results.push(Ok(after.version()));
+                    changes.push(Change { id, write, audit, ring, flags, before: row, after });
+                }
+                let mut updated = 0;
+                for chunk in changes.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::UPDATE_TRANSITIONS);
+                    q.push_values(chunk, |mut row, c| {
+                        let t = c.write.transition;
+                        row.push_bind(c.id.to_owned())
+                            .push_bind(t.to.as_str())
+                            .push_bind(sql::millis(c.write.at))
+                            .push_bind(t.policy_version.clone())
+                            .push_bind(t.recommendation.map(|(by, _)| by.to_string()))
+                            .push_bind(t.recommendation.map(|(_, r)| r.as_str()))
+                            .push_bind(c.flags.clone())
+                            .push_bind(c.write.expected_version);
+                    });
+                    q.push(sql::UPDATE_TRANSITIONS_END);
+                    updated += q.build().fetch_all(&mut **tx).await.map_err(store_error)?.len();
+                }
+                if updated != changes.len() {
+                    // The rows are locked (or the database is): nothing can have changed them.
+                    return Err(StoreError::Internal("a claimed case changed inside its transaction".into()));
+                }
+                let mut seqs: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+                for chunk in changes.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::LAST_HISTORY_SEQS);
+                    let mut list = q.separated(", ");
+                    for c in chunk {
+                        list.push_bind(c.id.to_owned());
+                    }
+                    q.push(") GROUP BY application_id");
+                    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut **tx).await.map_err(store_error)?;
+                    seqs.extend(rows);
+                }
+                let mut history = Vec::with_capacity(changes.len());
+                for c in &changes {
+                    let seq = seqs.get(c.id).copied().unwrap_or(0) + 1;
+                    let details = crypto::seal_json(c.ring, crypto::HISTORY_DETAILS, &format!("{}/{seq}", c.id), &c.write.transition.details)?;
+                    history.push((c, seq, details));
+                }
+                for chunk in history.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_FIRST_HISTORIES);
+                    q.push_values(chunk, |mut row, (c, seq, details)| {
+                        let t = c.write.transition;
+                        row.push_bind(c.id.to_owned())
+                            .push_bind(*seq)
+                            .push_bind(sql::millis(c.write.at))
+                            .push_bind(c.write.actor.audit_id())
+                            .push_bind(c.write.actor.audit_role())
+                            .push_bind(t.command)
+                            .push_bind(t.from.as_str())
+                            .push_bind(t.to.as_str())
+                            .push_bind(details.clone())
+                            .push_bind(t.policy_version.clone());
+                    });
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                }
+                // Development builds check that the audited hash is the row as stored.
+                #[cfg(debug_assertions)]
+                if let Some(c) = changes.first() {
+                    assert_eq!(row_now(tx, c.id).await?.hash(), c.after.hash(), "the audited row hash must be the stored row's");
+                }
+                let events: Vec<(&AuditEvent, sql::RowHashes)> = changes
+                    .iter()
+                    .map(|c| (c.audit, sql::RowHashes { before: Some(c.before.hash()), after: Some(c.after.hash()) }))
+                    .collect();
+                append_many(tx, &events).await?;
+                Ok(results)
+            }
+
             fn key_version(v: i64) -> Result<u32> {
                 u32::try_from(v).map_err(|_| StoreError::Internal("data key version out of range".into()))
             }
@@ -1366,12 +1626,7 @@ macro_rules! impl_store {
                     at: DateTime<Utc>,
                 ) -> Result<sqlx::Transaction<'static, Db>> {
                     let mut tx = self.begin().await?;
-                    let mut stale = Vec::new();
-                    for (mission, ring) in rings.iter() {
-                        if !key_is_live(&mut tx, mission, ring).await? {
-                            stale.push(mission.clone());
-                        }
-                    }
+                    let stale = stale_keys(&mut tx, rings).await?;
                     if stale.is_empty() {
                         return Ok(tx);
                     }
@@ -1382,10 +1637,8 @@ macro_rules! impl_store {
                         rings.insert(mission, ring);
                     }
                     let mut tx = self.begin().await?;
-                    for (mission, ring) in rings.iter() {
-                        if !key_is_live(&mut tx, mission, ring).await? {
-                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
-                        }
+                    if !stale_keys(&mut tx, rings).await?.is_empty() {
+                        return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
                     }
                     Ok(tx)
                 }
@@ -2007,12 +2260,7 @@ macro_rules! impl_store {
                         missions.push(mission);
                     }
                     let mut tx = self.begin().await?;
-                    let mut stale = Vec::new();
-                    for (mission, ring) in &rings {
-                        if !key_is_live(&mut tx, mission, ring).await? {
-                            stale.push(mission.clone());
-                        }
-                    }
+                    let stale = stale_keys(&mut tx, &rings).await?;
                     if !stale.is_empty() {
                         tx.rollback().await.map_err(store_error)?;
                         for mission in stale {
@@ -2028,11 +2276,21 @@ macro_rules! impl_store {
                             }
                         }
                         tx = self.begin().await?;
-                        for (mission, ring) in &rings {
-                            if !key_is_live(&mut tx, mission, ring).await? {
-                                return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
-                            }
+                        if !stale_keys(&mut tx, &rings).await?.is_empty() {
+                            return Err(StoreError::Unavailable("the mission's data keys are changing; try again".into()));
                         }
+                    }
+                    // Background work's batches (screening) in a few statements rather than several
+                    // per case, so that they hold the single writer only briefly.
+                    let distinct = batch.iter().map(|(w, _)| w.id).collect::<std::collections::HashSet<_>>().len();
+                    if locking == $crate::Locking::SkipLocked
+                        && batch.len() > 1
+                        && distinct == batch.len()
+                        && batch.iter().all(|(w, _)| is_plain(w))
+                    {
+                        let results = claim_many(&mut tx, &rings, &missions, batch).await?;
+                        tx.commit().await.map_err(store_error)?;
+                        return Ok(results);
                     }
                     let select = match locking {
                         $crate::Locking::Wait => SELECT_APPLICATION_TO_UPDATE,
@@ -2040,13 +2298,12 @@ macro_rules! impl_store {
                     };
                     let mut results = Vec::with_capacity(batch.len());
                     for ((write, audit), mission) in batch.iter().zip(&missions) {
-                        let Some(mission) = mission else {
-                            results.push(Err(StoreError::NotFound));
-                            continue;
-                        };
-                        let Some(ring) = rings.get(mission) else {
-                            results.push(Err(StoreError::Shredded));
-                            continue;
+                        let ring = match ring_of(&rings, mission.as_ref()) {
+                            Ok(ring) => ring,
+                            Err(e) => {
+                                results.push(Err(e));
+                                continue;
+                            }
                         };
                         if batch.len() == 1 {
                             // A refused write has written nothing: the answer of that write, as in

@@ -81,8 +81,11 @@ impl SqliteStore {
             create_parent(&path).await?;
         }
 
+        // A connection is checked as it goes back to the pool (`release_if_clean`); a ping
+        // before each use would only add a round trip to its thread (a file does not hang up).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options.clone())
             .await
@@ -96,6 +99,7 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(READERS)
+                .test_before_acquire(false)
                 .after_release(|conn, _| Box::pin(release_if_clean(conn)))
                 .connect_with(options.pragma("query_only", "ON").pragma("cache_size", READER_CACHE_KIB))
                 .await
@@ -243,6 +247,9 @@ const SELECT_APPLICATION_TO_UPDATE: &str = "SELECT id, reference, mission_id, st
 /// The same, for a claim: the single writer holds it too, so nothing is ever skipped.
 const SELECT_APPLICATION_TO_CLAIM: &str = SELECT_APPLICATION_TO_UPDATE;
 
+/// Nothing to add to a claim of several rows: the single writer holds them all.
+const CLAIM_LOCK: &str = "";
+
 /// Taken before the audit log's last event is read, so that appends stay in order (the single writer does that).
 const LOCK_AUDIT: Option<&str> = None;
 
@@ -252,6 +259,10 @@ type Db = sqlx::Sqlite;
 /// Whether a data key is still live, read in the writing transaction. The single writer
 /// serialises this check with any shredding or retirement.
 const KEY_LIVE: &str = "SELECT version FROM data_keys WHERE mission_id = $1 AND version = $2 AND wrapped IS NOT NULL";
+
+/// Nothing to add to the statement that checks which keys are live: the writing transaction holds
+/// the database.
+const KEYS_LIVE_LOCK: &str = "";
 
 /// A mission's data keys, read in the writing transaction that destroys some of them.
 const LOCK_MISSION_KEYS: &str =

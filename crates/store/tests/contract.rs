@@ -880,15 +880,17 @@ async fn a_batch_of_transitions_commits_together_and_fails_one_by_one(db: &Db) {
     batch.push((gone, audit("case.begin_screening", "application:missing")));
     let audits = audit_count(db).await;
 
-    for locking in [legion_store::Locking::Wait, legion_store::Locking::SkipLocked] {
+    // A claim (background work) writes its batch in a few statements, a person's decisions
+    // one by one: both answer each write on its own.
+    for locking in [legion_store::Locking::SkipLocked, legion_store::Locking::Wait] {
         let results = db.store().apply_transitions(&batch, locking).await.unwrap();
         match locking {
-            legion_store::Locking::Wait => assert!(
+            legion_store::Locking::SkipLocked => assert!(
                 matches!(&results[..], [Ok(2), Err(StoreError::Conflict), Ok(2), Err(StoreError::NotFound)]),
                 "{results:?}"
             ),
             // Sent again, every write is stale now.
-            legion_store::Locking::SkipLocked => assert!(
+            legion_store::Locking::Wait => assert!(
                 matches!(
                     &results[..],
                     [

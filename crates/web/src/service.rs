@@ -141,11 +141,26 @@ fn replay(
 pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str>) -> Result<Submitted, AppError> {
     let key_hash = idempotency_key.map(|k| idempotency_key_hash(state, k)).transpose()?;
     let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
-    if let Some(kh) = &key_hash
-        && let Some(first) = state.store.idempotent_submission(kh).await?
+    let outcome = submit_new(state, body, key_hash.as_deref(), &request_hash).await;
+    // A repeat is found by its key when it is stored (a taken key) rather than looked up
+    // before every submission. One that fails first (a policy no longer in force, the disk
+    // full) still answers what the first request did.
+    if outcome.is_err()
+        && let Some(kh) = &key_hash
+        && let Ok(Some(first)) = state.store.idempotent_submission(kh).await
     {
         return replay(state, kh, &request_hash, first);
     }
+    outcome
+}
+
+/// [`submit`] of a request whose key (if any) is not known to be taken.
+async fn submit_new(
+    state: &AppState,
+    body: &Value,
+    key_hash: Option<&str>,
+    request_hash: &str,
+) -> Result<Submitted, AppError> {
     let now = state.clock.now();
     let today = now.date_naive();
     let details = ApplicantDetails::parse(body, today).map_err(AppError::Validation)?;
@@ -161,12 +176,12 @@ pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str
     };
     let id = ApplicationId::time_ordered(now, state.random_bytes());
     // 160 random bits (or derived from the idempotency key), shown once; only its hash is stored.
-    let access_code = match &key_hash {
+    let access_code = match key_hash {
         Some(kh) => idempotent_access_code(state, kh),
         None => base32(&state.random_bytes::<20>()),
     };
     let idempotency =
-        key_hash.as_ref().map(|kh| IdempotencyKey { key_hash: kh.clone(), request_hash: request_hash.clone() });
+        key_hash.map(|kh| IdempotencyKey { key_hash: kh.to_owned(), request_hash: request_hash.to_owned() });
     let index = passport_index(state, &details);
     let email = email_index(state, &details.email);
     for _ in 0..5 {
@@ -200,13 +215,12 @@ pub async fn submit(state: &AppState, body: &Value, idempotency_key: Option<&str
                 return Ok(Submitted { id, reference, access_code, mission: mission.id.clone() });
             }
             Err(StoreError::Duplicate(what)) if what == "reference" => {}
-            // The same key arrived twice at once and the other request won: answer as it did.
+            // The key is taken: by a request stored earlier (which `submit` then answers as
+            // it did), or by one still being stored.
             Err(StoreError::Duplicate(what)) if what == "idempotency_key" => {
-                let kh = key_hash.as_deref().unwrap_or_default();
-                let first = state.store.idempotent_submission(kh).await?.ok_or(AppError::Conflict(
+                return Err(AppError::Conflict(
                     "The same Idempotency-Key is being used by another request; try again.".into(),
-                ))?;
-                return replay(state, kh, &request_hash, first);
+                ));
             }
             Err(e) => return Err(e.into()),
         }

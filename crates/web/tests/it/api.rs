@@ -534,6 +534,9 @@ async fn a_submission_sent_again_with_its_idempotency_key_answers_as_the_first(b
     // The key with another request is refused, and stores nothing.
     let (st, body2) = send(key, application("GB", "GB7770002")).await;
     assert_eq!(st, 409, "{body2}");
+    // So is the key with a request that would fail on its own: the key is taken either way.
+    let (st, body3) = send(key, serde_json::json!({ "surname": "" })).await;
+    assert_eq!(st, 409, "{body3}");
     // A malformed key is refused before anything is read.
     let (st, _) = send("short", application("GB", "GB7770003")).await;
     assert_eq!(st, 400);
