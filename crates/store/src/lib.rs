@@ -246,6 +246,10 @@ pub struct TransitionWrite<'a> {
     /// The entry authorisation an `authorise` transition issues. Its signed text belongs in
     /// the transition's details (sealed with the case); this is what is kept in the clear.
     pub credential: Option<&'a NewCredential>,
+    /// Blind screening keys to store for the case with the transition, in place of any it has
+    /// (see [`Store::put_screening_keys`]): screening stores them as it begins, so that the
+    /// cases it screens at the same time find each other.
+    pub screening_keys: Option<&'a [i64]>,
 }
 
 /// An entry authorisation to record with the transition that issues it.

@@ -1443,6 +1443,9 @@ macro_rules! impl_store {
                     }
                     _ => {}
                 }
+                if let Some(keys) = write.screening_keys {
+                    write_screening_keys(tx, &[(id.clone(), keys)]).await?;
+                }
                 let after = row_now(tx, &id).await?;
                 let hashes = sql::RowHashes { before: Some(before.hash()), after: Some(after.hash()) };
                 append(tx, audit, hashes).await?;
@@ -1463,6 +1466,33 @@ macro_rules! impl_store {
                 mission: Option<&String>,
             ) -> Result<&'r Arc<Ring>> {
                 rings.get(mission.ok_or(StoreError::NotFound)?).ok_or(StoreError::Shredded)
+            }
+
+            /// Each case's blind screening keys, in place of those it had.
+            async fn write_screening_keys(tx: &mut sqlx::Transaction<'static, Db>, keys: &[(String, &[i64])]) -> Result<()> {
+                for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM screening_keys WHERE application_id IN (");
+                    let mut ids = q.separated(", ");
+                    for (id, _) in chunk {
+                        ids.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                }
+                let mut rows: Vec<(i64, &str)> =
+                    keys.iter().flat_map(|(id, ks)| ks.iter().map(move |k| (*k, id.as_str()))).collect();
+                // One order for every writer, and each pair once.
+                rows.sort_unstable();
+                rows.dedup();
+                for chunk in rows.chunks(sql::ROWS_PER_STATEMENT * 4) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO screening_keys (key, application_id) ");
+                    q.push_values(chunk, |mut row, (key, id)| {
+                        row.push_bind(*key).push_bind((*id).to_owned());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await.map_err(store_error)?;
+                }
+                Ok(())
             }
 
             /// One write of [`claim_many`] that goes ahead: its row as read and as it will be.
@@ -1608,6 +1638,11 @@ macro_rules! impl_store {
                     .map(|c| (c.audit, sql::RowHashes { before: Some(c.before.hash()), after: Some(c.after.hash()) }))
                     .collect();
                 append_many(tx, &events).await?;
+                let keys: Vec<(String, &[i64])> =
+                    changes.iter().filter_map(|c| Some((c.id.to_owned(), c.write.screening_keys?))).collect();
+                if !keys.is_empty() {
+                    write_screening_keys(tx, &keys).await?;
+                }
                 Ok(results)
             }
 
@@ -2411,30 +2446,8 @@ macro_rules! impl_store {
                         return Ok(());
                     }
                     let mut tx = self.begin().await?;
-                    for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM screening_keys WHERE application_id IN (");
-                        let mut ids = q.separated(", ");
-                        for (id, _) in chunk {
-                            ids.push_bind(id.to_string());
-                        }
-                        q.push(")");
-                        q.build().execute(&mut *tx).await.map_err(store_error)?;
-                    }
-                    let mut rows: Vec<(i64, String)> = keys
-                        .iter()
-                        .flat_map(|(id, ks)| ks.iter().map(move |k| (*k, id.to_string())))
-                        .collect();
-                    // One order for every writer, and each pair once.
-                    rows.sort_unstable();
-                    rows.dedup();
-                    for chunk in rows.chunks(sql::ROWS_PER_STATEMENT * 4) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO screening_keys (key, application_id) ");
-                        q.push_values(chunk, |mut row, (key, id)| {
-                            row.push_bind(*key).push_bind(id.clone());
-                        });
-                        q.push(" ON CONFLICT DO NOTHING");
-                        q.build().execute(&mut *tx).await.map_err(store_error)?;
-                    }
+                    let keys: Vec<(String, &[i64])> = keys.iter().map(|(id, ks)| (id.to_string(), ks.as_slice())).collect();
+                    write_screening_keys(&mut tx, &keys).await?;
                     tx.commit().await.map_err(store_error)
                 }
 

@@ -325,6 +325,7 @@ async fn stale_version_conflicts_and_writes_nothing(db: &Db) {
         at: t(2),
         flags: Some(&[]),
         credential: None,
+        screening_keys: None,
     };
     let result = db.store().apply_transition(&write, &audit("case.begin_screening", "application:x")).await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
@@ -355,6 +356,7 @@ async fn failed_audit_append_fails_the_change(db: &Db) {
         at: t(1),
         flags: None,
         credential: None,
+        screening_keys: None,
     };
     let result = db.store().apply_transition(&write, &audit("", "application:x")).await;
     assert!(result.is_err(), "an audit event with an empty action must be refused");
@@ -614,6 +616,7 @@ async fn concurrent_decisions_on_one_case_conflict(db: &Db) {
                     at: t(1),
                     flags: None,
                     credential: None,
+                    screening_keys: None,
                 };
                 store.apply_transition(&write, &audit("case.begin_screening", "application:x")).await
             })
@@ -851,6 +854,8 @@ fn begin_screening_writes<'a>(
                 at: t(minute),
                 flags: None,
                 credential: None,
+                // The same blind keys for every case: each claimed case finds the others.
+                screening_keys: Some(&[11, 12, 13]),
             };
             (write, audit("case.begin_screening", &format!("application:{}", r.id)))
         })
@@ -905,6 +910,9 @@ async fn a_batch_of_transitions_commits_together_and_fails_one_by_one(db: &Db) {
         }
     }
     assert_eq!(audit_count(db).await, audits + 2);
+    // The claimed cases' keys were stored with their claims; the stale write's were not.
+    let found = db.store().screening_candidates(&[11, 12, 13], apps[0].id, 3, 10).await.unwrap();
+    assert_eq!(found, vec![apps[2].id]);
     for (a, minute) in [(&apps[0], 4), (&apps[1], 3), (&apps[2], 4)] {
         let rec = load(db, a.id).await;
         assert_eq!((rec.state, rec.version, rec.updated_at), (State::Screening, 2, t(minute)));

@@ -121,6 +121,7 @@ async fn act_on(s: &dyn Store, id: ApplicationId, actor: &Actor, command: Comman
         at: t(minute),
         flags,
         credential: None,
+        screening_keys: None,
     };
     s.apply_transition(&write, &audit(&format!("case.{}", transition.command), &format!("application:{id}")))
         .await

@@ -306,6 +306,8 @@ struct Decided {
     flags: Option<Vec<Flag>>,
     /// The entry authorisation an `authorise` transition issues.
     credential: Option<legion_store::NewCredential>,
+    /// The case's blind screening keys, stored as screening begins.
+    screening_keys: Option<Vec<i64>>,
     audit: AuditEvent,
     at: DateTime<Utc>,
 }
@@ -320,6 +322,7 @@ impl Decided {
             at: self.at,
             flags: self.flags.as_deref(),
             credential: self.credential.as_ref(),
+            screening_keys: self.screening_keys.as_deref(),
         }
     }
 
@@ -372,7 +375,7 @@ fn decide_command(
         object: format!("application:{}", record.id),
         outcome: "ok".into(),
     };
-    Ok(Decided { record, transition, flags, credential, audit, at: now })
+    Ok(Decided { record, transition, flags, credential, screening_keys: None, audit, at: now })
 }
 
 /// Signs the entry authorisation of an `authorise` transition with the mission's key; its
@@ -500,19 +503,26 @@ async fn screen_batch(
             Err(e) => return Err(e.into()),
         };
         match record.state {
-            State::Submitted => begin.push(decide_command(state, &Actor::System, record, Command::BeginScreening)?),
+            State::Submitted => {
+                let keys = screening_keys(state, &record.details);
+                let mut decided = decide_command(state, &Actor::System, record, Command::BeginScreening)?;
+                decided.screening_keys = Some(keys);
+                begin.push(decided);
+            }
             // Stalled half-way: completed by whoever gets it first. One claimed since the
             // listing is another screener's, still at work.
             State::Screening if record.updated_at < stalled_before => claimed.push(record),
             _ => {}
         }
     }
-    claimed.extend(execute_claimed(state, begin).await?);
-    // Blind keys first, so that cases screened together find each other too.
-    let keys: Vec<(ApplicationId, Vec<i64>)> =
+    // Blind keys before any case is compared, so that cases screened together find each
+    // other too: a new claim stores them with itself, a stalled case's are stored again here.
+    let stalled: Vec<(ApplicationId, Vec<i64>)> =
         claimed.iter().map(|r| (r.id, screening_keys(state, &r.details))).collect();
-    state.store.put_screening_keys(&keys).await?;
-    let keys: std::collections::HashMap<ApplicationId, Vec<i64>> = keys.into_iter().collect();
+    state.store.put_screening_keys(&stalled).await?;
+    let mut keys: std::collections::HashMap<ApplicationId, Vec<i64>> = stalled.into_iter().collect();
+    keys.extend(begin.iter().filter_map(|d| Some((d.record.id, d.screening_keys.clone()?))));
+    claimed.extend(execute_claimed(state, begin).await?);
     let mut screened = 0;
     for attempt in 1..=COMPLETE_TRIES {
         let mut complete = Vec::with_capacity(claimed.len());

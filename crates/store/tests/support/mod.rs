@@ -297,6 +297,7 @@ pub async fn act(db: &Db, id: ApplicationId, actor: &Actor, command: &Command, m
         at: t(minute),
         flags,
         credential: None,
+        screening_keys: None,
     };
     db.store()
         .apply_transition(&write, &audit(&format!("case.{}", transition.command), &format!("application:{id}")))
