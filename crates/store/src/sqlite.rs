@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{SqlStr, Sqlite, Transaction};
 
 use crate::crypto::Vault;
 use crate::shared as sql;
@@ -25,8 +26,27 @@ const CACHE_KIB: &str = "-32768";
 /// Page cache of each reading connection, in KiB: reads find what they miss in the
 /// operating system's cache, and four full caches would be most of a small server's memory.
 const READER_CACHE_KIB: &str = "-8192";
-/// Pages of write-ahead log after which a commit copies it into the database file.
-const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
+/// Pages of write-ahead log (~160 MB) after which a commit copies it into the database file
+/// itself: only when the log copier (`copy_log`) has fallen far behind.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "40000";
+/// Page cache of the connection that copies the log into the database file: it reads the
+/// log, not the tree.
+const COPIER_CACHE_KIB: &str = "-1024";
+/// How long the log copier waits after a copy that left the log behind (frames were committed
+/// meanwhile): a little, so that each copy takes several commits' pages.
+const COPY_BUSY: Duration = Duration::from_millis(20);
+/// How long the log copier waits when the log was copied whole.
+const COPY_IDLE: Duration = Duration::from_millis(200);
+/// Frames of write-ahead log (~40 MB) after which the next write transaction finishes copying
+/// it, so that the log starts again from its head (see `copy_log`).
+const RESTART_LOG_FRAMES: i64 = 10_000;
+/// Write transactions that try to finish the copy of a long log without waiting for its
+/// readers before one waits for them (`RESTART_LOG`).
+const RESTART_TRIES: u32 = 16;
+/// Finishes the copy of the log so that it starts again from its head, waiting at most 100 ms
+/// for readers of the old log (a long read would otherwise hold up every write); then back to
+/// `BUSY_TIMEOUT`.
+const RESTART_LOG: &str = "PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 5000;";
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -44,6 +64,12 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     vault: Arc<Vault>,
+    /// Set (to 1) by the log copier when the log is long: write transactions then first try to
+    /// finish the copy, so that the log starts again from its head ([`SqliteStore::begin`]);
+    /// counts their tries.
+    restart_log: Arc<AtomicU32>,
+    /// Held by every copy of the store; the log copier stops when the last one goes.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -67,10 +93,9 @@ impl SqliteStore {
             // Index pages stay in memory instead of being read back through the OS on each
             // insert (the indexes over blind indexes and references are written at random).
             .pragma("cache_size", CACHE_KIB)
-            // Copy the log into the database file every ~40 MB rather than every ~4 MB: pages
-            // written by several batches are copied once. (The committing connection does it,
-            // so that it always catches up: a checkpointer beside a busy writer never finds the
-            // log complete, and the log then grows without end.)
+            // The log is copied into the database file by a connection of its own beside the
+            // writer ([`copy_log`]), so that a commit does not wait for the copy; the
+            // committing connection copies it only if that falls far behind.
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
             // A multi-row statement's undo journal stays in memory rather than in a file.
             .pragma("temp_store", "memory");
@@ -94,9 +119,16 @@ impl SqliteStore {
         // fails now rather than on the first request.
         sqlx::query("PRAGMA schema_version").execute(&writer).await.map_err(|e| open_error(&path, e))?;
 
+        let alive = Arc::new(());
+        let restart_log = Arc::new(AtomicU32::new(0));
         let reader = if in_memory {
             writer.clone()
         } else {
+            let copier = options.clone().pragma("cache_size", COPIER_CACHE_KIB);
+            let copier = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&copier)
+                .await
+                .map_err(|e| open_error(&path, e))?;
+            tokio::spawn(copy_log(copier, Arc::downgrade(&alive), Arc::clone(&restart_log)));
             SqlitePoolOptions::new()
                 .max_connections(READERS)
                 .test_before_acquire(false)
@@ -105,7 +137,7 @@ impl SqliteStore {
                 .await
                 .map_err(|e| open_error(&path, e))?
         };
-        Ok(Self { writer, reader, vault: Arc::new(Vault::new(keys)) })
+        Ok(Self { writer, reader, vault: Arc::new(Vault::new(keys)), restart_log, _alive: alive })
     }
 
     /// Opens an existing database to read it only (`legion audit verify`): read-only
@@ -124,7 +156,13 @@ impl SqliteStore {
             .await
             .map_err(|e| open_error(&path, e))?;
         sqlx::query("PRAGMA schema_version").execute(&pool).await.map_err(|e| open_error(&path, e))?;
-        Ok(Self { writer: pool.clone(), reader: pool, vault: Arc::new(Vault::new(keys)) })
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            vault: Arc::new(Vault::new(keys)),
+            restart_log: Arc::new(AtomicU32::new(0)),
+            _alive: Arc::new(()),
+        })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -134,13 +172,67 @@ impl SqliteStore {
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         // writes can fail with SQLITE_BUSY if another process wrote in between.
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)
+        let mut conn = self.writer.acquire().await.map_err(store_error)?;
+        let tries = self.restart_log.load(Ordering::Relaxed);
+        if tries > 0 {
+            // Holding the only writing connection, nothing is committed meanwhile: the copy
+            // finishes unless a reader still reads the log as it was, and this transaction
+            // then writes at the log's head. After a few tries, waits for such readers (a
+            // moment at most).
+            let finished = if tries < RESTART_TRIES {
+                let copy =
+                    sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *conn).await;
+                matches!(copy, Ok((0, log, copied)) if log == copied)
+            } else {
+                if let Err(e) = sqlx::raw_sql(RESTART_LOG).execute(&mut *conn).await {
+                    tracing::warn!(error = %e, "restarting the write-ahead log failed; trying again later");
+                }
+                true
+            };
+            self.restart_log.store(if finished { 0 } else { tries + 1 }, Ordering::Relaxed);
+        }
+        Transaction::begin(
+            sqlx::pool::MaybePoolConnection::PoolConnection(conn),
+            Some(SqlStr::from_static("BEGIN IMMEDIATE")),
+        )
+        .await
+        .map_err(store_error)
     }
 
     async fn snapshot(&self) -> Result<Transaction<'static, Sqlite>> {
         // In WAL mode a read transaction keeps the snapshot of its first read until it ends.
         self.reader.begin().await.map_err(store_error)
     }
+}
+
+/// Copies the write-ahead log into the database file (a passive checkpoint) while the store is
+/// in use: again soon while commits arrive faster than it copies, every `COPY_IDLE`
+/// otherwise. The copy runs beside the writer, so that neither a commit nor the submissions
+/// waiting for the next one wait for it.
+///
+/// A copy beside a busy writer and its readers never finds the log complete, yet only a
+/// complete log starts again from its head: once the log is `RESTART_LOG_FRAMES` long, the
+/// copier asks write transactions to finish the copy first (`restart_log`), which takes a
+/// moment since little is left. A failed copy (a full disk) is tried again later.
+async fn copy_log(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>, restart_log: Arc<AtomicU32>) {
+    use sqlx::Connection as _;
+    while alive.strong_count() > 0 {
+        let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut conn).await;
+        let behind = match passive {
+            Ok((_, log, copied)) => {
+                if log >= RESTART_LOG_FRAMES {
+                    let _ = restart_log.compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed);
+                }
+                log > copied
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "copying the write-ahead log into the database failed; trying again");
+                false
+            }
+        };
+        tokio::time::sleep(if behind { COPY_BUSY } else { COPY_IDLE }).await;
+    }
+    let _ = conn.close().await;
 }
 
 async fn create_parent(path: &Path) -> Result<()> {
