@@ -216,17 +216,24 @@ impl SqliteStore {
 /// moment since little is left. A failed copy (a full disk) is tried again later.
 async fn copy_log(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>, restart_log: Arc<AtomicU32>) {
     use sqlx::Connection as _;
+    // Said once per run of failures (a full disk fails every try until space returns).
+    let mut failing = false;
     while alive.strong_count() > 0 {
         let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut conn).await;
         let behind = match passive {
             Ok((_, log, copied)) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("copying the write-ahead log into the database works again");
+                }
                 if log >= RESTART_LOG_FRAMES {
                     let _ = restart_log.compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed);
                 }
                 log > copied
             }
             Err(e) => {
-                tracing::warn!(error = %e, "copying the write-ahead log into the database failed; trying again");
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(error = %e, "copying the write-ahead log into the database failed; trying again");
+                }
                 false
             }
         };
