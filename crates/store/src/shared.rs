@@ -2317,11 +2317,10 @@ macro_rules! impl_store {
                     }
                     // Background work's batches (screening) in a few statements rather than several
                     // per case, so that they hold the single writer only briefly.
-                    let distinct = batch.iter().map(|(w, _)| w.id).collect::<std::collections::HashSet<_>>().len();
                     if locking == $crate::Locking::SkipLocked
                         && batch.len() > 1
-                        && distinct == batch.len()
                         && batch.iter().all(|(w, _)| is_plain(w))
+                        && batch.iter().map(|(w, _)| w.id).collect::<std::collections::HashSet<_>>().len() == batch.len()
                     {
                         let results = claim_many(&mut tx, &rings, &missions, batch).await?;
                         tx.commit().await.map_err(store_error)?;

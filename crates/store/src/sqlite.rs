@@ -41,12 +41,14 @@ const COPY_IDLE: Duration = Duration::from_millis(200);
 /// it, so that the log starts again from its head (see `copy_log`).
 const RESTART_LOG_FRAMES: i64 = 10_000;
 /// Write transactions that try to finish the copy of a long log without waiting for its
-/// readers before one waits for them (`RESTART_LOG`).
+/// readers before one waits for them (`RESTART_WAIT`).
 const RESTART_TRIES: u32 = 16;
-/// Finishes the copy of the log so that it starts again from its head, waiting at most 100 ms
-/// for readers of the old log (a long read would otherwise hold up every write); then back to
-/// `BUSY_TIMEOUT`.
-const RESTART_LOG: &str = "PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 5000;";
+/// How long finishing the copy of a long log waits for readers of the old log at most (a long
+/// read would otherwise hold up every write).
+const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// Copies as much of the log into the database file as no reader still needs, without
+/// waiting; answers (busy, frames in the log, frames copied).
+const COPY_LOG: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -180,11 +182,16 @@ impl SqliteStore {
             // then writes at the log's head. After a few tries, waits for such readers (a
             // moment at most).
             let finished = if tries < RESTART_TRIES {
-                let copy =
-                    sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *conn).await;
+                let copy = sqlx::query_as::<_, (i64, i64, i64)>(COPY_LOG).fetch_one(&mut *conn).await;
                 matches!(copy, Ok((0, log, copied)) if log == copied)
             } else {
-                if let Err(e) = sqlx::raw_sql(RESTART_LOG).execute(&mut *conn).await {
+                // Waits at most `RESTART_WAIT` for readers, then back to `BUSY_TIMEOUT`.
+                let restart = format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = {};",
+                    RESTART_WAIT.as_millis(),
+                    BUSY_TIMEOUT.as_millis()
+                );
+                if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(restart)).execute(&mut *conn).await {
                     tracing::warn!(error = %e, "restarting the write-ahead log failed; trying again later");
                 }
                 true
@@ -219,7 +226,7 @@ async fn copy_log(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>, 
     // Said once per run of failures (a full disk fails every try until space returns).
     let mut failing = false;
     while alive.strong_count() > 0 {
-        let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut conn).await;
+        let passive = sqlx::query_as::<_, (i64, i64, i64)>(COPY_LOG).fetch_one(&mut conn).await;
         let behind = match passive {
             Ok((_, log, copied)) => {
                 if std::mem::take(&mut failing) {
