@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::error::ErrorKind;
@@ -37,11 +37,15 @@ const COPIER_CACHE_KIB: &str = "-1024";
 const COPY_BUSY: Duration = Duration::from_millis(20);
 /// How long the log copier waits when the log was copied whole.
 const COPY_IDLE: Duration = Duration::from_millis(200);
-/// Frames of write-ahead log (~40 MB) after which the next write transaction finishes copying
-/// it, so that the log starts again from its head (see `copy_log`).
+/// Frames of write-ahead log (~40 MB) after which a write transaction finishes copying it, so
+/// that the log starts again from its head (see `copy_log`).
 const RESTART_LOG_FRAMES: i64 = 10_000;
-/// Write transactions that try to finish the copy of a long log without waiting for its
-/// readers before one waits for them (`RESTART_WAIT`).
+/// Frames the log copier may have left to copy when it asks a write transaction to finish the
+/// copy: finishing holds up the writer, so it is asked once little is left (a few batches'
+/// pages), or once the log is `RESTART_LOG_FRAMES` four times over whatever is left.
+const RESTART_LEFT_FRAMES: i64 = 1_000;
+/// Tries to finish the copy of a long log without waiting for its readers before one waits for
+/// them (`RESTART_WAIT`).
 const RESTART_TRIES: u32 = 16;
 /// How long finishing the copy of a long log waits for readers of the old log at most (a long
 /// read would otherwise hold up every write).
@@ -60,16 +64,24 @@ const SQLITE_FULL: i32 = 13;
 const SQLITE_CANTOPEN: i32 = 14;
 const SQLITE_NOTADB: i32 = 26;
 
+/// Between the log copier and the writer: whether the writer should finish copying the log,
+/// and how often it has tried since the log last started again.
+#[derive(Default)]
+struct LogRestart {
+    wanted: AtomicBool,
+    tries: AtomicU32,
+}
+
 /// Legion's data in one `SQLite` file.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     vault: Arc<Vault>,
-    /// Set (to 1) by the log copier when the log is long: write transactions then first try to
-    /// finish the copy, so that the log starts again from its head ([`SqliteStore::begin`]);
-    /// counts their tries.
-    restart_log: Arc<AtomicU32>,
+    /// Set by the log copier when the log is long and little of it is left to copy: the next
+    /// write transaction first finishes the copy, so that the log starts again from its head
+    /// ([`SqliteStore::begin`]).
+    restart_log: Arc<LogRestart>,
     /// Held by every copy of the store; the log copier stops when the last one goes.
     _alive: Arc<()>,
 }
@@ -122,7 +134,7 @@ impl SqliteStore {
         sqlx::query("PRAGMA schema_version").execute(&writer).await.map_err(|e| open_error(&path, e))?;
 
         let alive = Arc::new(());
-        let restart_log = Arc::new(AtomicU32::new(0));
+        let restart_log = Arc::new(LogRestart::default());
         let reader = if in_memory {
             writer.clone()
         } else {
@@ -130,7 +142,7 @@ impl SqliteStore {
             let copier = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&copier)
                 .await
                 .map_err(|e| open_error(&path, e))?;
-            tokio::spawn(copy_log(copier, Arc::downgrade(&alive), Arc::clone(&restart_log)));
+            tokio::spawn(copy_log(copier, path.clone(), Arc::downgrade(&alive), Arc::clone(&restart_log)));
             SqlitePoolOptions::new()
                 .max_connections(READERS)
                 .test_before_acquire(false)
@@ -162,7 +174,7 @@ impl SqliteStore {
             writer: pool.clone(),
             reader: pool,
             vault: Arc::new(Vault::new(keys)),
-            restart_log: Arc::new(AtomicU32::new(0)),
+            restart_log: Arc::new(LogRestart::default()),
             _alive: Arc::new(()),
         })
     }
@@ -175,12 +187,12 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         // writes can fail with SQLITE_BUSY if another process wrote in between.
         let mut conn = self.writer.acquire().await.map_err(store_error)?;
-        let tries = self.restart_log.load(Ordering::Relaxed);
-        if tries > 0 {
+        if self.restart_log.wanted.swap(false, Ordering::Relaxed) {
             // Holding the only writing connection, nothing is committed meanwhile: the copy
             // finishes unless a reader still reads the log as it was, and this transaction
-            // then writes at the log's head. After a few tries, waits for such readers (a
-            // moment at most).
+            // then writes at the log's head. Tried again when the copier next asks; after a
+            // few tries, waits for such readers (a moment at most).
+            let tries = self.restart_log.tries.fetch_add(1, Ordering::Relaxed) + 1;
             let finished = if tries < RESTART_TRIES {
                 let copy = sqlx::query_as::<_, (i64, i64, i64)>(COPY_LOG).fetch_one(&mut *conn).await;
                 matches!(copy, Ok((0, log, copied)) if log == copied)
@@ -196,7 +208,9 @@ impl SqliteStore {
                 }
                 true
             };
-            self.restart_log.store(if finished { 0 } else { tries + 1 }, Ordering::Relaxed);
+            if finished {
+                self.restart_log.tries.store(0, Ordering::Relaxed);
+            }
         }
         Transaction::begin(
             sqlx::pool::MaybePoolConnection::PoolConnection(conn),
@@ -218,10 +232,18 @@ impl SqliteStore {
 /// waiting for the next one wait for it.
 ///
 /// A copy beside a busy writer and its readers never finds the log complete, yet only a
-/// complete log starts again from its head: once the log is `RESTART_LOG_FRAMES` long, the
-/// copier asks write transactions to finish the copy first (`restart_log`), which takes a
-/// moment since little is left. A failed copy (a full disk) is tried again later.
-async fn copy_log(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>, restart_log: Arc<AtomicU32>) {
+/// complete log starts again from its head: once the log is `RESTART_LOG_FRAMES` long and
+/// little is left to copy, the copier asks the next write transaction to finish the copy
+/// first (`restart_log`). That takes a moment only if what the copier wrote is already on
+/// disk: `SQLite` makes a copy durable (fsync of the database file) only when it is complete,
+/// so the copier flushes the file itself before asking. A failed copy (a full disk) is
+/// tried again later.
+async fn copy_log(
+    mut conn: sqlx::SqliteConnection,
+    file: std::path::PathBuf,
+    alive: std::sync::Weak<()>,
+    restart_log: Arc<LogRestart>,
+) {
     use sqlx::Connection as _;
     // Said once per run of failures (a full disk fails every try until space returns).
     let mut failing = false;
@@ -232,8 +254,15 @@ async fn copy_log(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>, 
                 if std::mem::take(&mut failing) {
                     tracing::info!("copying the write-ahead log into the database works again");
                 }
-                if log >= RESTART_LOG_FRAMES {
-                    let _ = restart_log.compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed);
+                if log >= RESTART_LOG_FRAMES && (log - copied <= RESTART_LEFT_FRAMES || log >= 4 * RESTART_LOG_FRAMES) {
+                    // A copy that is not complete leaves what it wrote in the file's cache;
+                    // the complete one makes it durable (fsync), holding the writer while it
+                    // does. Made durable here first, so that little is left for that one.
+                    // A flush that fails leaves the work to the complete copy.
+                    let flush = file.clone();
+                    let _ = tokio::task::spawn_blocking(move || std::fs::File::open(flush)?.sync_data()).await;
+                    let _ = sqlx::query_as::<_, (i64, i64, i64)>(COPY_LOG).fetch_one(&mut conn).await;
+                    restart_log.wanted.store(true, Ordering::Relaxed);
                 }
                 log > copied
             }
