@@ -447,6 +447,12 @@ async fn execute_claimed(state: &AppState, decided: Vec<Decided>) -> Result<Vec<
 /// Cases screened per transaction: small enough that a batch holds the writer only briefly.
 const SCREENING_BATCH: u32 = 50;
 
+/// Cases screened per transaction while submissions are waiting: each of screening's
+/// transactions then holds the writer for about as long as a batch of submissions does, so
+/// that no submission waits behind a long one. Screening goes on at a trickle until the
+/// surge eases, then at full batches.
+const SCREENING_BATCH_UNDER_LOAD: u32 = 10;
+
 /// How long screening waits for submissions being stored before it goes ahead anyway.
 const SCREENING_DEFERRAL: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -461,8 +467,9 @@ pub async fn screen_pending(state: &AppState) -> Result<usize, AppError> {
     let mut done = 0;
     loop {
         give_way_to_intake(state).await;
+        let batch = if state.intake.is_busy() { SCREENING_BATCH_UNDER_LOAD } else { SCREENING_BATCH };
         let stalled_before = state.clock.now() - SCREENING_STALLED;
-        let ids = state.store.pending_screening(SCREENING_BATCH, stalled_before).await?;
+        let ids = state.store.pending_screening(batch, stalled_before).await?;
         if ids.is_empty() {
             return Ok(done);
         }
