@@ -316,11 +316,16 @@ pub async fn intake(backends: Backends, pg_url: &str, clients: usize, seconds: u
          defaults (SQLite `synchronous=FULL`; PostgreSQL `synchronous_commit=on`), and {clients} clients in \
          this process submitting distinct applications (names in 18 scripts and spellings, 52 nationalities, \
          the March 2022 mix of residence) over HTTP/1.1 keep-alive, each with its own `Idempotency-Key`. \
-         2 s of warm-up are not counted. The screening worker runs meanwhile. Raw: one client committing one \
-         bare 2 KB row per transaction to the same database, measured just before.\n"
+         2 s of warm-up are not counted. The screening worker runs meanwhile; once the load stops, the bench \
+         watches it work through the rest (for at most {} s). Raw: one client committing one bare 2 KB row per \
+         transaction to the same database, measured just before.\n",
+        SCREENING_WATCH.as_secs()
     );
-    println!("| database | submissions/s | raw commits/s | ratio | p50 | p99 | p99.9 | errors | server peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| database | submissions/s | raw commits/s | ratio | p50 | p99 | p99.9 | errors | server peak RSS \
+         | screened during the load | screened/s after it |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &backend in backends.list() {
         let db = BenchDb::create(backend, pg_url).await?;
         let raw = match &db.pg {
@@ -331,11 +336,12 @@ pub async fn intake(backends: Backends, pg_url: &str, clients: usize, seconds: u
         let server = db.serve()?;
         let mut run = load(&server.url, clients, 2, seconds, 0).await?;
         let rss = server.peak_rss_mib();
+        let screening = screening_after(&db.args()).await?;
         drop(server);
         let throughput = rate(run.ok, run.elapsed);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} | {} of {} | {:.0} |",
             backend.name(),
             throughput,
             raw,
@@ -345,6 +351,9 @@ pub async fn intake(backends: Backends, pg_url: &str, clients: usize, seconds: u
             ms(percentile(&mut run.latencies, 0.999)),
             run.errors,
             rss.map_or_else(|| "?".into(), |r| format!("{r:.0} MiB")),
+            screening.during,
+            screening.submitted,
+            screening.rate_after,
         );
         db.drop_now().await;
     }
@@ -706,6 +715,47 @@ pub async fn surge(backends: Backends, pg_url: &str, applications: u64, days: u3
     }
     println!();
     Ok(())
+}
+
+/// How screening kept up with an intake run.
+struct ScreeningProgress {
+    /// Applications stored by the end of the load.
+    submitted: i64,
+    /// Of those, screened by the end of the load.
+    during: i64,
+    /// Cases screened per second once the load stopped, until none was left (or for at most
+    /// `SCREENING_WATCH`).
+    rate_after: f64,
+}
+
+/// How long the intake bench watches screening catch up after the load.
+const SCREENING_WATCH: Duration = Duration::from_mins(2);
+
+/// Counts what screening did during the load just ended, then watches it work through the
+/// rest: applications submitted and cases screened, once a second.
+async fn screening_after(args: &crate::DbArgs) -> Result<ScreeningProgress> {
+    const SQL: &str = "SELECT (SELECT COUNT(*) FROM applications), \
+         (SELECT COUNT(*) FROM application_history WHERE command = 'complete_screening')";
+    async fn counts(url: &str) -> Result<(i64, i64)> {
+        Ok(if url.starts_with("sqlite:") {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await?;
+            sqlx::query_as(SQL).fetch_one(&mut c).await?
+        } else {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
+            sqlx::query_as(SQL).fetch_one(&mut c).await?
+        })
+    }
+    let url = args.url();
+    let started = Instant::now();
+    let (submitted, during) = counts(&url).await?;
+    let mut screened = during;
+    while screened < submitted && started.elapsed() < SCREENING_WATCH {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        screened = counts(&url).await?.1;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "counts of a bench run")]
+    let rate_after = (screened - during) as f64 / started.elapsed().as_secs_f64();
+    Ok(ScreeningProgress { submitted, during, rate_after })
 }
 
 /// Per mission, how long each screened case waited from receipt to screened.
