@@ -101,6 +101,11 @@ pub struct QueueQuery {
     pub offset: u32,
     /// Rows to return (1–200).
     pub limit: u32,
+    /// Only cases after this one in the order of `sort`: the time it sorts by (submitted or
+    /// updated) and its id, as the last case of the page before has them. Pages that go on
+    /// from there read no row twice however deep they go, where an offset re-reads every row
+    /// it skips; `total` then counts the cases after it.
+    pub after: Option<(DateTime<Utc>, ApplicationId)>,
 }
 
 /// One page of results and the total matching.

@@ -543,11 +543,18 @@ pub(crate) fn cases_query(scope: &Scope, query: &QueueQuery) -> CasesQuery {
         w.eq("passport_index", i.clone());
     }
     // The id breaks ties so that pages neither repeat nor skip rows.
-    let order = match query.sort {
-        QueueSort::SubmittedAsc => "submitted_at ASC, id ASC",
-        QueueSort::SubmittedDesc => "submitted_at DESC, id DESC",
-        QueueSort::UpdatedDesc => "updated_at DESC, id DESC",
+    let (order, column, beyond) = match query.sort {
+        QueueSort::SubmittedAsc => ("submitted_at ASC, id ASC", "submitted_at", ">"),
+        QueueSort::SubmittedDesc => ("submitted_at DESC, id DESC", "submitted_at", "<"),
+        QueueSort::UpdatedDesc => ("updated_at DESC, id DESC", "updated_at", "<"),
     };
+    if let Some((at, id)) = query.after {
+        w.binds.push(millis(at).to_string());
+        w.binds.push(id.to_string());
+        let n = w.binds.len();
+        let at = format!("CAST(${} AS BIGINT)", n - 1);
+        w.and(&format!("({column} {beyond} {at} OR ({column} = {at} AND id {beyond} ${n}))"));
+    }
     let n = w.binds.len();
     let mut page = format!("SELECT {APPLICATION_COLUMNS} FROM applications{} ORDER BY {order}", w.sql);
     write!(page, " LIMIT ${} OFFSET ${}", n + 1, n + 2).expect("writing to a String");

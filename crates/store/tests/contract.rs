@@ -30,6 +30,7 @@ contract!(
     failed_audit_append_fails_the_change,
     audit_rows_cannot_be_changed_or_deleted,
     cases_pages_sorts_filters_and_counts,
+    cases_go_on_after_the_last_of_a_page,
     pending_screening_is_oldest_first,
     passport_matches_skip_self_and_withdrawn,
     screening_keys_find_applications_sharing_enough_of_them,
@@ -442,6 +443,33 @@ async fn cases_pages_sorts_filters_and_counts(db: &Db) {
     let clamped = s.cases(&london, &query(None, QueueSort::SubmittedAsc, 0, 0)).await.unwrap();
     assert_eq!((clamped.items.len(), clamped.total), (1, 5));
     assert_eq!(s.cases(&Scope::All, &query(None, QueueSort::SubmittedAsc, 0, 1000)).await.unwrap().items.len(), 6);
+}
+
+async fn cases_go_on_after_the_last_of_a_page(db: &Db) {
+    put_missions(db).await;
+    // Three submitted in the same minute: the id orders them.
+    for (minute, passport) in [(2, "b"), (1, "a"), (2, "c"), (3, "e"), (2, "d")] {
+        submit(db, "gb-london", minute, passport).await;
+    }
+    submit(db, "pl-warsaw", 2, "other").await;
+    let s = db.store();
+    let london = Scope::Mission(mid("gb-london"));
+    for sort in [QueueSort::SubmittedAsc, QueueSort::SubmittedDesc, QueueSort::UpdatedDesc] {
+        let whole = s.cases(&london, &query(None, sort, 0, 50)).await.unwrap();
+        let whole: Vec<_> = whole.items.iter().map(|r| r.id).collect();
+        assert_eq!(whole.len(), 5);
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s.cases(&london, &QueueQuery { after, ..query(None, sort, 0, 2) }).await.unwrap();
+            assert_eq!(page.total, 5 - i64::try_from(walked.len()).unwrap(), "{sort:?}: counts the cases after it");
+            let Some(last) = page.items.last() else { break };
+            let at = if sort == QueueSort::UpdatedDesc { last.updated_at } else { last.submitted_at };
+            after = Some((at, last.id));
+            walked.extend(page.items.iter().map(|r| r.id));
+        }
+        assert_eq!(walked, whole, "{sort:?}: every case once, in order");
+    }
 }
 
 async fn pending_screening_is_oldest_first(db: &Db) {

@@ -689,11 +689,12 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
     for open in State::ALL.into_iter().filter(|s| s.can_be_rescreened()) {
         // The ids first: cases leave the state as they are held, which would shift pages.
         let mut ids = Vec::new();
-        let mut offset = 0;
+        let mut after = None;
         loop {
-            let query = legion_store::QueueQuery { state: Some(open), offset, limit: 200, ..Default::default() };
+            let query = legion_store::QueueQuery { state: Some(open), after, limit: 200, ..Default::default() };
             let page = state.store.cases(&Scope::All, &query).await?;
-            let n = u32::try_from(page.items.len()).unwrap_or(u32::MAX);
+            let n = page.items.len();
+            after = page.items.last().map(|r| (r.submitted_at, r.id));
             for record in page.items {
                 let known: std::collections::HashSet<&str> =
                     record.flags.iter().filter(|f| f.kind == FlagKind::Watchlist).map(|f| f.basis.as_str()).collect();
@@ -708,7 +709,6 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
             if n < 200 {
                 break;
             }
-            offset += n;
         }
         for chunk in ids.chunks(50) {
             let mut decided = Vec::with_capacity(chunk.len());

@@ -147,6 +147,7 @@ impl QueueParams {
             sort,
             offset: self.offset.unwrap_or(0),
             limit,
+            after: None,
         })
         .map_err(AppError::Validation)
     }
