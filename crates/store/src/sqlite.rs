@@ -254,7 +254,12 @@ async fn copy_log(
                 if std::mem::take(&mut failing) {
                     tracing::info!("copying the write-ahead log into the database works again");
                 }
-                if log >= RESTART_LOG_FRAMES && (log - copied <= RESTART_LEFT_FRAMES || log >= 4 * RESTART_LOG_FRAMES) {
+                // Asked once until a write transaction takes it up (an idle server's long
+                // log waits for the next write).
+                if log >= RESTART_LOG_FRAMES
+                    && (log - copied <= RESTART_LEFT_FRAMES || log >= 4 * RESTART_LOG_FRAMES)
+                    && !restart_log.wanted.load(Ordering::Relaxed)
+                {
                     // A copy that is not complete leaves what it wrote in the file's cache;
                     // the complete one makes it durable (fsync), holding the writer while it
                     // does. Made durable here first, so that little is left for that one.
