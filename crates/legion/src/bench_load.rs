@@ -341,7 +341,7 @@ pub async fn intake(backends: Backends, pg_url: &str, clients: usize, seconds: u
         let throughput = rate(run.ok, run.elapsed);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} | {} of {} | {:.0} |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} | {} of {} | {} |",
             backend.name(),
             throughput,
             raw,
@@ -353,7 +353,7 @@ pub async fn intake(backends: Backends, pg_url: &str, clients: usize, seconds: u
             rss.map_or_else(|| "?".into(), |r| format!("{r:.0} MiB")),
             screening.during,
             screening.submitted,
-            screening.rate_after,
+            screening.rate_after.map_or_else(|| "none left".into(), |r| format!("{r:.0}")),
         );
         db.drop_now().await;
     }
@@ -724,8 +724,8 @@ struct ScreeningProgress {
     /// Of those, screened by the end of the load.
     during: i64,
     /// Cases screened per second once the load stopped, until none was left (or for at most
-    /// `SCREENING_WATCH`).
-    rate_after: f64,
+    /// `SCREENING_WATCH`); none if nothing was left when the load stopped.
+    rate_after: Option<f64>,
 }
 
 /// How long the intake bench watches screening catch up after the load.
@@ -754,7 +754,7 @@ async fn screening_after(args: &crate::DbArgs) -> Result<ScreeningProgress> {
         screened = counts(&url).await?.1;
     }
     #[allow(clippy::cast_precision_loss, reason = "counts of a bench run")]
-    let rate_after = (screened - during) as f64 / started.elapsed().as_secs_f64();
+    let rate_after = (during < submitted).then(|| (screened - during) as f64 / started.elapsed().as_secs_f64());
     Ok(ScreeningProgress { submitted, during, rate_after })
 }
 

@@ -687,7 +687,8 @@ pub async fn rescreen_open_cases(state: &AppState) -> Result<usize, AppError> {
     }
     let mut held = 0;
     for open in State::ALL.into_iter().filter(|s| s.can_be_rescreened()) {
-        // The ids first: cases leave the state as they are held, which would shift pages.
+        // The ids first, page after page from the last case read, then the holds: a held case
+        // leaves the state, and its page is read already.
         let mut ids = Vec::new();
         let mut after = None;
         loop {
